@@ -1,0 +1,168 @@
+"""RegularizedGAN: the latent vocabulary of InfoGAN bound to G, D and Q.
+
+Port of ``infogan/models/regularized_gan.py``. The original had eight near-identical
+methods that pick some codes out of a latent vector or a dist_info (reg / nonreg,
+discrete / continuous). Here one mechanism does it: a ``_Selection`` names which
+components of a parent Product go into a child Product, and moves values either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import keras
+import tensorflow as tf
+
+from infogan_tf.distributions import Bernoulli, Categorical, DistInfo, Distribution, Gaussian, Product
+from infogan_tf.networks import ORIGINAL_LEAK, build_networks
+
+LatentSpec = Sequence[tuple[Distribution, bool]]
+
+
+class Discrimination(NamedTuple):
+    """What one pass of D's body gives: D's verdict and Q's posterior over reg codes.
+
+    The original returned a sample from Q as well; it was never used in training, so it
+    is not drawn here (``reg_latent_dist.sample(reg_dist_info)`` draws one).
+    """
+
+    d: tf.Tensor
+    d_logit: tf.Tensor
+    reg_dist_info: DistInfo
+    reg_dist_flat: tf.Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class _Selection:
+    """Components ``keep`` of ``parent`` form ``child``; move latents and dist_infos between them."""
+
+    parent: Product
+    child: Product
+    keep: tuple[bool, ...]
+
+    @classmethod
+    def where(cls, parent: Product, keep: Sequence[bool]) -> _Selection:
+        keep = tuple(keep)
+        return cls(parent, Product([d for d, k in zip(parent.dists, keep) if k]), keep)
+
+    def var(self, x: tf.Tensor) -> tf.Tensor:
+        parts = [x_i for x_i, k in zip(self.parent.split_var(x), self.keep) if k]
+        return self.child.join_vars(parts) if parts else x[..., :0]
+
+    def dist_info(self, info: DistInfo) -> DistInfo:
+        parts = [i for i, k in zip(self.parent.split_dist_info(info), self.keep) if k]
+        return self.child.join_dist_infos(parts)
+
+
+class RegularizedGAN:
+    """G(z, c), and D with Q on a shared body; ``latent_spec`` lists (distribution, is_reg)."""
+
+    def __init__(
+        self,
+        output_dist: Distribution,
+        latent_spec: LatentSpec,
+        batch_size: int,
+        image_shape: Sequence[int],
+        network_type: str,
+        leak: float = ORIGINAL_LEAK,
+    ):
+        self.output_dist = output_dist
+        self.latent_spec = list(latent_spec)
+        self.batch_size = batch_size
+        self.image_shape = tuple(image_shape)
+        self.network_type = network_type
+        self.leak = leak
+        unsupported = [d for d, reg in self.latent_spec if reg and not isinstance(d, (Gaussian, Categorical, Bernoulli))]
+        if unsupported:
+            raise ValueError(f"regularised codes must be Gaussian, Uniform, Categorical or Bernoulli, not {unsupported}")
+
+        self.latent_dist = Product([d for d, _ in self.latent_spec])
+        is_reg = [reg for _, reg in self.latent_spec]
+        self._reg = _Selection.where(self.latent_dist, is_reg)
+        self._nonreg = _Selection.where(self.latent_dist, [not r for r in is_reg])
+        self.reg_latent_dist = self._reg.child
+        self.nonreg_latent_dist = self._nonreg.child
+        reg_dists = self.reg_latent_dist.dists
+        self._disc = _Selection.where(self.reg_latent_dist, [isinstance(d, (Categorical, Bernoulli)) for d in reg_dists])
+        self._cont = _Selection.where(self.reg_latent_dist, [isinstance(d, Gaussian) for d in reg_dists])
+        self.reg_disc_latent_dist = self._disc.child
+        self.reg_cont_latent_dist = self._cont.child
+
+        self.networks = build_networks(
+            network_type,
+            image_shape=self.image_shape,
+            latent_dim=self.latent_dist.dim,
+            q_flat_dim=self.reg_latent_dist.dist_flat_dim,
+            output_flat_dim=output_dist.dist_flat_dim,
+            leak=leak,
+        )
+
+    @property
+    def generator_variables(self) -> list[tf.Variable]:
+        return list(self.networks.generator.trainable_variables)
+
+    @property
+    def discriminator_variables(self) -> list[tf.Variable]:
+        return [v for m in self.networks.discriminator_models for v in m.trainable_variables]
+
+    @property
+    def q_head_variables(self) -> list[tf.Variable]:
+        return list(self.networks.q_head.trainable_variables)
+
+    @property
+    def keras_models(self) -> dict[str, keras.Model]:
+        """The stacks by name, for checkpoints and summaries."""
+        return {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
+
+    def discriminate(self, x_var: tf.Tensor, training: bool = False) -> Discrimination:
+        """One body pass feeds both heads (the original ran the body once per head)."""
+        body = self.networks.d_body(x_var, training=training)
+        d_logit = tf.cast(self.networks.d_head(body, training=training)[:, 0], tf.float32)
+        reg_dist_flat = tf.cast(self.networks.q_head(body, training=training), tf.float32)
+        return Discrimination(
+            d=tf.nn.sigmoid(d_logit),
+            d_logit=d_logit,
+            reg_dist_info=self.reg_latent_dist.activate_dist(reg_dist_flat),
+            reg_dist_flat=reg_dist_flat,
+        )
+
+    def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:
+        x_dist_flat = tf.cast(self.networks.generator(z_var, training=training), tf.float32)
+        x_dist_info = self.output_dist.activate_dist(x_dist_flat)
+        return self.output_dist.sample(x_dist_info), x_dist_info
+
+    def reg_z(self, z_var: tf.Tensor) -> tf.Tensor:
+        return self._reg.var(z_var)
+
+    def nonreg_z(self, z_var: tf.Tensor) -> tf.Tensor:
+        return self._nonreg.var(z_var)
+
+    def disc_reg_z(self, reg_z_var: tf.Tensor) -> tf.Tensor:
+        return self._disc.var(reg_z_var)
+
+    def cont_reg_z(self, reg_z_var: tf.Tensor) -> tf.Tensor:
+        return self._cont.var(reg_z_var)
+
+    def reg_dist_info(self, dist_info: DistInfo) -> DistInfo:
+        return self._reg.dist_info(dist_info)
+
+    def nonreg_dist_info(self, dist_info: DistInfo) -> DistInfo:
+        return self._nonreg.dist_info(dist_info)
+
+    def disc_reg_dist_info(self, reg_dist_info: DistInfo) -> DistInfo:
+        return self._disc.dist_info(reg_dist_info)
+
+    def cont_reg_dist_info(self, reg_dist_info: DistInfo) -> DistInfo:
+        return self._cont.dist_info(reg_dist_info)
+
+    def combine_reg_nonreg_z(self, reg_z_var: tf.Tensor, nonreg_z_var: tf.Tensor) -> tf.Tensor:
+        reg_parts = iter(self.reg_latent_dist.split_var(reg_z_var))
+        nonreg_parts = iter(self.nonreg_latent_dist.split_var(nonreg_z_var))
+        return self.latent_dist.join_vars([next(reg_parts if reg else nonreg_parts) for _, reg in self.latent_spec])
+
+    def combine_reg_nonreg_dist_info(self, reg_dist_info: DistInfo, nonreg_dist_info: DistInfo) -> DistInfo:
+        reg_parts = iter(self.reg_latent_dist.split_dist_info(reg_dist_info))
+        nonreg_parts = iter(self.nonreg_latent_dist.split_dist_info(nonreg_dist_info))
+        return self.latent_dist.join_dist_infos([next(reg_parts if reg else nonreg_parts) for _, reg in self.latent_spec])

@@ -1,0 +1,1 @@
+"""Runnable experiments; installed as the package ``infogan_tf_launchers``."""
