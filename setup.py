@@ -14,6 +14,7 @@ setup(
         "numpy>=1.26",
         "matplotlib>=3.8",
         "absl-py>=2.1",
+        "tensorboard>=2.20",
     ],
     extras_require={"test": ["pytest>=8", "scipy>=1.11", "ruff>=0.6"]},
     entry_points={"console_scripts": ["infogan-mnist=infogan_tf_launchers.run_mnist_exp:main"]},
