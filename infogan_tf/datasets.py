@@ -52,7 +52,9 @@ def read_idx(path: str | os.PathLike, expected_shape: tuple[int, ...] | None = N
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"MNIST file {path} is not a readable gzip file ({e}); replace it with an intact copy") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(f"MNIST file {path} does not start with an IDX magic number of unsigned bytes; is it the right file?")
+        raise DataError(
+            f"MNIST file {path} does not start with an IDX magic number of unsigned bytes; is it the right file?"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
@@ -89,16 +91,18 @@ def load_mnist_tfds() -> dict[str, np.ndarray]:
     try:
         import tensorflow_datasets as tfds
 
-        splits = tfds.as_numpy(tfds.load("mnist", split=["train", "test"], batch_size=-1, as_supervised=True))
+        train, test = (_tfds_arrays(split) for split in tfds.load("mnist", split=["train", "test"], as_supervised=True))
     except Exception as e:  # tfds raises many types for no network, no copy, bad copy
-        raise DataError(f"no MNIST directory was given and tensorflow-datasets could not load MNIST ({e}); {_FIX}") from e
-    (train_x, train_y), (test_x, test_y) = splits
-    return {
-        "train_images": np.asarray(train_x)[..., 0],
-        "train_labels": np.asarray(train_y),
-        "test_images": np.asarray(test_x)[..., 0],
-        "test_labels": np.asarray(test_y),
-    }
+        raise DataError(
+            f"no MNIST directory was given and tensorflow-datasets could not load MNIST ({e}); {_FIX}"
+        ) from e
+    return {"train_images": train[0], "train_labels": train[1], "test_images": test[0], "test_labels": test[1]}
+
+
+def _tfds_arrays(split: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Images [N, 28, 28] and labels of one tfds split, read in a few large batches."""
+    images, labels = zip(*split.batch(10000).as_numpy_iterator())
+    return np.concatenate(images)[..., 0], np.concatenate(labels)
 
 
 class Dataset:
@@ -157,7 +161,9 @@ class MnistDataset:
         arrays = load_mnist_idx(data_dir) if data_dir else load_mnist_tfds()
         train_x, train_y = arrays["train_images"], arrays["train_labels"]
         if len(train_x) <= VALIDATION_SIZE:
-            raise DataError(f"MNIST training split has {len(train_x)} images; at least {VALIDATION_SIZE + 1} are needed")
+            raise DataError(
+                f"MNIST training split has {len(train_x)} images; at least {VALIDATION_SIZE + 1} are needed"
+            )
         self.validation = Dataset(train_x[:VALIDATION_SIZE], train_y[:VALIDATION_SIZE])
         self.train = Dataset(train_x[VALIDATION_SIZE:], train_y[VALIDATION_SIZE:])
         self.test = Dataset(arrays["test_images"], arrays["test_labels"])

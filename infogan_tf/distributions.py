@@ -201,10 +201,7 @@ class Gaussian(Distribution):
 
     def activate_dist(self, flat_dist: tf.Tensor) -> DistInfo:
         mean = flat_dist[:, : self._dim]
-        if self._fix_std:
-            stddev = tf.ones_like(mean)
-        else:
-            stddev = tf.sqrt(tf.exp(flat_dist[:, self._dim :]))
+        stddev = tf.ones_like(mean) if self._fix_std else tf.sqrt(tf.exp(flat_dist[:, self._dim :]))
         return dict(mean=mean, stddev=stddev)
 
     def prior_dist_info(self, batch_size: int | tf.Tensor) -> DistInfo:
@@ -389,7 +386,9 @@ class Product(Distribution):
         return [{k: dist_info[f"id_{i}_{k}"] for k in d.dist_info_keys} for i, d in enumerate(self._dists)]
 
     def join_dist_infos(self, dist_infos: Sequence[DistInfo]) -> DistInfo:
-        return {f"id_{i}_{k}": info[k] for i, (d, info) in enumerate(zip(self._dists, dist_infos)) for k in d.dist_info_keys}
+        return {
+            f"id_{i}_{k}": info[k] for i, (d, info) in enumerate(zip(self._dists, dist_infos)) for k in d.dist_info_keys
+        }
 
     def activate_dist(self, dist_flat: tf.Tensor) -> DistInfo:
         return self.join_dist_infos([d.activate_dist(f) for d, f in zip(self._dists, self.split_dist_flat(dist_flat))])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import keras
 from absl import app
 
 from infogan_tf import flags as _flags  # noqa: F401  (defines the flags)
-from infogan_tf.datasets import DATASETS
+from infogan_tf.datasets import DATASETS, DataError
 from infogan_tf.distributions import MeanBernoulli
 from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.models import RegularizedGAN
@@ -50,13 +51,17 @@ def build(flag_values=FLAGS) -> InfoGANTrainer:
         seed=f.seed,
         jit_compile=f.jit_compile,
         max_to_keep=f.max_to_keep,
+        train_q=f.train_q,
     )
 
 
 def _main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
-    trainer = build()
+    try:
+        trainer = build()
+    except DataError as e:
+        sys.exit(f"error: {e}")
     trainer.log_dir.mkdir(parents=True, exist_ok=True)
     (trainer.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
     print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")

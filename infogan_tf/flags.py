@@ -15,22 +15,43 @@ from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK
 FLAGS = flags.FLAGS
 
 flags.DEFINE_enum("dataset", "mnist", sorted(DATASETS), "Training data.")
-flags.DEFINE_string("data_dir", None, f"Directory of the dataset's files (MNIST: four IDX .gz files). Unset: ${DATA_DIR_ENV}, then tensorflow-datasets.")
+flags.DEFINE_string(
+    "data_dir",
+    None,
+    f"Directory of the dataset's files (MNIST: four IDX .gz files). Unset: ${DATA_DIR_ENV}, then tensorflow-datasets.",
+)
 flags.DEFINE_enum("network_type", "mnist", sorted(NETWORK_TYPES), "Layer stacks of G, D and Q.")
-flags.DEFINE_string("latent_spec", MNIST_LATENT_SPEC, "Noise and codes, e.g. 'uniform:62,categorical:10:reg' (see infogan_tf/latent_spec.py).")
+flags.DEFINE_string(
+    "latent_spec",
+    MNIST_LATENT_SPEC,
+    "Noise and codes, e.g. 'uniform:62,categorical:10:reg' (see infogan_tf/latent_spec.py).",
+)
 flags.DEFINE_integer("batch_size", 128, "Images per D step and latents per G step.", lower_bound=1)
 flags.DEFINE_integer("updates_per_epoch", 100, "Updates (a D step and a G step each) per epoch.", lower_bound=1)
 flags.DEFINE_integer("max_epoch", 50, "Epochs to train.", lower_bound=1)
-flags.DEFINE_float("info_reg_coeff", 1.0, "lambda: weight of the mutual-information term in both losses.", lower_bound=0.0)
+flags.DEFINE_float(
+    "info_reg_coeff", 1.0, "lambda: weight of the mutual-information term in both losses.", lower_bound=0.0
+)
 flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of G.")
 flags.DEFINE_float("discriminator_learning_rate", 2e-4, "Adam learning rate of D and Q.")
-flags.DEFINE_float("leak", ORIGINAL_LEAK, "Leaky ReLU slope in D and Q: 0.01 in the original code, 0.1 in the paper.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float(
+    "leak",
+    ORIGINAL_LEAK,
+    "Leaky ReLU slope in D and Q: 0.01 in the original code, 0.1 in the paper.",
+    lower_bound=0.0,
+    upper_bound=1.0,
+)
 flags.DEFINE_string("root_log_dir", "logs/mnist", "Parent of each run's TensorBoard, metrics and image directory.")
 flags.DEFINE_string("root_checkpoint_dir", "ckt/mnist", "Parent of each run's checkpoint directory.")
 flags.DEFINE_string("exp_name", None, "Run name; unset: <dataset>_<timestamp>.")
 flags.DEFINE_integer("seed", 0, "Seed of weights, latent samples and data order.")
-flags.DEFINE_integer("snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1)
+flags.DEFINE_integer(
+    "snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1
+)
 flags.DEFINE_integer("max_to_keep", 5, "Checkpoints kept; older ones are deleted.", lower_bound=1)
+flags.DEFINE_boolean(
+    "train_q", False, "With --info_reg_coeff=0: still train Q (on detached D features) to measure L_I of a plain GAN."
+)
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):

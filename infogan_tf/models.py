@@ -74,9 +74,13 @@ class RegularizedGAN:
         self.image_shape = tuple(image_shape)
         self.network_type = network_type
         self.leak = leak
-        unsupported = [d for d, reg in self.latent_spec if reg and not isinstance(d, (Gaussian, Categorical, Bernoulli))]
+        unsupported = [
+            d for d, reg in self.latent_spec if reg and not isinstance(d, (Gaussian, Categorical, Bernoulli))
+        ]
         if unsupported:
-            raise ValueError(f"regularised codes must be Gaussian, Uniform, Categorical or Bernoulli, not {unsupported}")
+            raise ValueError(
+                f"regularised codes must be Gaussian, Uniform, Categorical or Bernoulli, not {unsupported}"
+            )
 
         self.latent_dist = Product([d for d, _ in self.latent_spec])
         is_reg = [reg for _, reg in self.latent_spec]
@@ -85,7 +89,9 @@ class RegularizedGAN:
         self.reg_latent_dist = self._reg.child
         self.nonreg_latent_dist = self._nonreg.child
         reg_dists = self.reg_latent_dist.dists
-        self._disc = _Selection.where(self.reg_latent_dist, [isinstance(d, (Categorical, Bernoulli)) for d in reg_dists])
+        self._disc = _Selection.where(
+            self.reg_latent_dist, [isinstance(d, (Categorical, Bernoulli)) for d in reg_dists]
+        )
         self._cont = _Selection.where(self.reg_latent_dist, [isinstance(d, Gaussian) for d in reg_dists])
         self.reg_disc_latent_dist = self._disc.child
         self.reg_cont_latent_dist = self._cont.child
@@ -116,11 +122,16 @@ class RegularizedGAN:
         """The stacks by name, for checkpoints and summaries."""
         return {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
 
-    def discriminate(self, x_var: tf.Tensor, training: bool = False) -> Discrimination:
-        """One body pass feeds both heads (the original ran the body once per head)."""
+    def discriminate(self, x_var: tf.Tensor, training: bool = False, detach_q: bool = False) -> Discrimination:
+        """One body pass feeds both heads (the original ran the body once per head).
+
+        ``detach_q`` stops Q's gradient at the shared body, so Q can be trained to read a
+        plain GAN's images without shaping D's features.
+        """
         body = self.networks.d_body(x_var, training=training)
         d_logit = tf.cast(self.networks.d_head(body, training=training)[:, 0], tf.float32)
-        reg_dist_flat = tf.cast(self.networks.q_head(body, training=training), tf.float32)
+        q_input = tf.stop_gradient(body) if detach_q else body
+        reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
         return Discrimination(
             d=tf.nn.sigmoid(d_logit),
             d_logit=d_logit,
@@ -165,4 +176,6 @@ class RegularizedGAN:
     def combine_reg_nonreg_dist_info(self, reg_dist_info: DistInfo, nonreg_dist_info: DistInfo) -> DistInfo:
         reg_parts = iter(self.reg_latent_dist.split_dist_info(reg_dist_info))
         nonreg_parts = iter(self.nonreg_latent_dist.split_dist_info(nonreg_dist_info))
-        return self.latent_dist.join_dist_infos([next(reg_parts if reg else nonreg_parts) for _, reg in self.latent_spec])
+        return self.latent_dist.join_dist_infos(
+            [next(reg_parts if reg else nonreg_parts) for _, reg in self.latent_spec]
+        )

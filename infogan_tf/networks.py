@@ -65,7 +65,9 @@ def mnist_networks(
     """The original's "mnist" network; images enter and leave flat, as in the original."""
     height, width, channels = image_shape
     if height % 4 or width % 4:
-        raise ValueError(f"the mnist network halves the image twice; image_shape {tuple(image_shape)} is not divisible by 4")
+        raise ValueError(
+            f"the mnist network halves the image twice; image_shape {tuple(image_shape)} is not divisible by 4"
+        )
     if output_flat_dim != height * width * channels:
         raise ValueError(
             f"the mnist network emits one value per pixel ({height * width * channels}), "

@@ -50,7 +50,11 @@ class InfoGANTrainer:
         seed: int = 0,
         jit_compile: bool = False,
         max_to_keep: int = 5,
+        train_q: bool = False,
     ):
+        """``train_q`` with ``info_reg_coeff=0`` is the paper's baseline (Fig. 1): a plain GAN
+        whose Q head still learns to read the codes, on D's features with their gradient
+        stopped, so L_I is measured but reaches neither G nor D's body."""
         self.model = model
         self.dataset = dataset
         self.batch_size = batch_size
@@ -61,6 +65,7 @@ class InfoGANTrainer:
         self.updates_per_epoch = updates_per_epoch
         self.snapshot_interval = snapshot_interval
         self.info_reg_coeff = info_reg_coeff
+        self.q_only = train_q and not info_reg_coeff
         self.seed = seed
 
         self.rng = tf.random.Generator.from_seed(seed)
@@ -125,12 +130,13 @@ class InfoGANTrainer:
         variables = model.discriminator_variables
         with tf.GradientTape() as tape:
             real = model.discriminate(real_x, training=True)
-            fake = model.discriminate(fake_x, training=True)
+            fake = model.discriminate(fake_x, training=True, detach_q=self.q_only)
             info = self.info_terms(z, fake.reg_dist_info)
             d_loss = losses.discriminator_loss(real.d_logit, fake.d_logit)
             if self.info_reg_coeff:
                 d_loss -= self.info_reg_coeff * info["MI"]
-        self._apply(self.discriminator_optimizer, d_loss, tape, variables)
+            trained_loss = d_loss - info["MI"] if self.q_only else d_loss
+        self._apply(self.discriminator_optimizer, trained_loss, tape, variables)
         logs = dict(info)
         logs["discriminator_loss"] = d_loss
         logs["generator_loss"] = losses.generator_loss(fake.d_logit) - self.info_reg_coeff * info["MI"]
@@ -183,10 +189,11 @@ class InfoGANTrainer:
                     progress.update(i + 1)
                 seconds = time.perf_counter() - start
                 log_dict = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
-                self._report(epoch, counter, log_dict, seconds, visualizer, metrics_file)
-                if not np.all(np.isfinite(list(log_dict.values()))):
-                    bad = [k for k, v in log_dict.items() if not np.isfinite(v)]
+                self._log_epoch(epoch, counter, log_dict, seconds, metrics_file)
+                bad = [k for k, v in log_dict.items() if not np.isfinite(v)]
+                if bad:
                     raise NonFiniteLossError(f"epoch {epoch} (update {counter}): non-finite {', '.join(bad)}")
+                self._write_grids(epoch, counter, visualizer)
         if counter % self.snapshot_interval:
             self._save(counter)
         writer.flush()
@@ -196,7 +203,7 @@ class InfoGANTrainer:
         path = self.checkpoint_manager.save(checkpoint_number=counter)
         print(f"Model saved in file: {path}")
 
-    def _report(self, epoch: int, counter: int, log_dict: dict[str, float], seconds: float, visualizer, metrics_file) -> None:
+    def _log_epoch(self, epoch: int, counter: int, log_dict: dict[str, float], seconds: float, metrics_file) -> None:
         ms_per_update = 1000.0 * seconds / self.updates_per_epoch
         line = "; ".join(f"{k}: {v:.6g}" for k, v in log_dict.items())
         print(f"Epoch {epoch} | {line} | {ms_per_update:.1f} ms/update")
@@ -204,9 +211,11 @@ class InfoGANTrainer:
         for k, v in log_dict.items():
             tf.summary.scalar(k, v, step=counter)
         tf.summary.scalar("ms_per_update", ms_per_update, step=counter)
-        for name, grid in visualizer.grids(self.dataset.inverse_transform).items():
-            tf.summary.image(name, grid[None], step=counter)
-            save_png(self.log_dir / "images" / f"{name}_epoch_{epoch:03d}.png", grid)
         record = {"epoch": epoch, "step": counter, "ms_per_update": ms_per_update, **log_dict}
         metrics_file.write(json.dumps(record) + "\n")
         metrics_file.flush()
+
+    def _write_grids(self, epoch: int, counter: int, visualizer: FactorVisualizer) -> None:
+        for name, grid in visualizer.grids(self.dataset.inverse_transform).items():
+            tf.summary.image(name, grid[None], step=counter)
+            save_png(self.log_dir / "images" / f"{name}_epoch_{epoch:03d}.png", grid)

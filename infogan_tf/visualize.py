@@ -21,7 +21,9 @@ from infogan_tf.models import RegularizedGAN
 ORIGINAL_CONT_RANGE = (-1.0, 1.0)
 
 
-def code_values(dist: Distribution, num_values: int = 10, cont_range: tuple[float, float] = ORIGINAL_CONT_RANGE) -> np.ndarray:
+def code_values(
+    dist: Distribution, num_values: int = 10, cont_range: tuple[float, float] = ORIGINAL_CONT_RANGE
+) -> np.ndarray:
     """The values a grid sweeps one code through, shape ``[columns, dist.dim]``."""
     if isinstance(dist, Categorical):
         return np.eye(dist.dim, dtype=np.float32)
@@ -37,7 +39,10 @@ def code_values(dist: Distribution, num_values: int = 10, cont_range: tuple[floa
 def traversal_latents(
     model: RegularizedGAN, reg_index: int, values: np.ndarray, fixed_reg: np.ndarray, fixed_nonreg: np.ndarray
 ) -> tf.Tensor:
-    """Latents for a grid, row-major: row r keeps sample r's noise and codes, column c sets code ``reg_index`` to ``values[c]``."""
+    """Latents for a grid, row-major.
+
+    Row r keeps sample r's noise and codes; column c sets code ``reg_index`` to ``values[c]``.
+    """
     rows, cols = fixed_nonreg.shape[0], values.shape[0]
     reg_parts = [np.repeat(p, cols, axis=0) for p in model.reg_latent_dist.split_var(fixed_reg)]
     reg_parts[reg_index] = np.tile(values, (rows, 1))
@@ -60,13 +65,23 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
 class FactorVisualizer:
     """Fixed noise rows, drawn once, so grids from different epochs are comparable."""
 
-    def __init__(self, model: RegularizedGAN, rows: int = 10, seed: int = 0, cont_range: tuple[float, float] = ORIGINAL_CONT_RANGE):
+    def __init__(
+        self,
+        model: RegularizedGAN,
+        rows: int = 10,
+        seed: int = 0,
+        cont_range: tuple[float, float] = ORIGINAL_CONT_RANGE,
+    ):
         rng = tf.random.Generator.from_seed(seed)
         self.model = model
         self.rows = rows
         self.cont_range = cont_range
         self.fixed_reg = model.reg_latent_dist.sample_prior(rows, rng).numpy()
-        self.fixed_nonreg = model.nonreg_latent_dist.sample_prior(rows, rng).numpy() if model.nonreg_latent_dist.dists else np.zeros((rows, 0), np.float32)
+        self.fixed_nonreg = (
+            model.nonreg_latent_dist.sample_prior(rows, rng).numpy()
+            if model.nonreg_latent_dist.dists
+            else np.zeros((rows, 0), np.float32)
+        )
 
     def grids(self, inverse_transform: Callable[[tf.Tensor], tf.Tensor] = lambda x: x) -> dict[str, np.ndarray]:
         """One grid per regularised code, keyed ``image_<index>_<Family>`` as the original's summaries."""
@@ -77,5 +92,7 @@ class FactorVisualizer:
             _, x_dist_info = self.model.generate(z, training=False)
             mean_image = x_dist_info["p"] if "p" in x_dist_info else x_dist_info["mean"]
             images = np.asarray(inverse_transform(mean_image))
-            out[f"image_{idx}_{type(dist).__name__}"] = image_grid(images, self.rows, len(values), self.model.image_shape)
+            out[f"image_{idx}_{type(dist).__name__}"] = image_grid(
+                images, self.rows, len(values), self.model.image_shape
+            )
         return out

@@ -1,0 +1,130 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from infogan_tf.distributions import Bernoulli, Categorical, MeanBernoulli, Uniform
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
+from infogan_tf.models import RegularizedGAN
+from infogan_tf.networks import PAPER_LEAK, build_networks
+
+
+def mnist_model(leak=0.01, spec=MNIST_LATENT_SPEC):
+    keras.utils.set_random_seed(0)
+    return RegularizedGAN(MeanBernoulli(784), parse_latent_spec(spec), 16, (28, 28, 1), "mnist", leak=leak)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return mnist_model()
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def conv(k, c_in, c_out):
+    return k * k * c_in * c_out + c_out
+
+
+def bn(c):
+    return 2 * c
+
+
+def trainable(m):
+    return sum(int(np.prod(v.shape)) for v in m.trainable_variables)
+
+
+def test_parameter_counts_follow_the_architecture(model):
+    nets = model.networks
+    assert trainable(nets.d_body) == conv(4, 1, 64) + conv(4, 64, 128) + bn(128) + dense(7 * 7 * 128, 1024) + bn(1024)
+    assert trainable(nets.d_head) == dense(1024, 1)
+    q_flat = 10 + 2 + 2  # categorical logits, then mean and (fixed) std logit per continuous code
+    assert trainable(nets.q_head) == dense(1024, 128) + bn(128) + dense(128, q_flat)
+    assert trainable(nets.generator) == (
+        dense(74, 1024)
+        + bn(1024)
+        + dense(1024, 7 * 7 * 128)
+        + bn(7 * 7 * 128)
+        + conv(4, 128, 64)
+        + bn(64)
+        + conv(4, 64, 1)
+    )
+
+
+def test_output_shapes_and_ranges(model):
+    z = model.latent_dist.sample_prior(16, tf.random.Generator.from_seed(0))
+    assert z.shape == (16, 62 + 10 + 1 + 1)
+    x, info = model.generate(z, training=True)
+    assert x.shape == (16, 784) and np.all((x.numpy() >= 0) & (x.numpy() <= 1))
+    np.testing.assert_array_equal(x, info["p"])
+    out = model.discriminate(x, training=True)
+    assert out.d.shape == out.d_logit.shape == (16,)
+    assert out.reg_dist_flat.shape == (16, 14)
+    assert sorted(out.reg_dist_info) == ["id_0_prob", "id_1_mean", "id_1_stddev", "id_2_mean", "id_2_stddev"]
+    np.testing.assert_allclose(out.d, tf.sigmoid(out.d_logit), rtol=1e-6)
+
+
+def test_initialisers_match_the_original(model):
+    kernels = {v.path: v.numpy() for v in model.networks.d_body.trainable_variables}
+    conv_kernel = next(v for p, v in kernels.items() if "conv2d/kernel" in p)
+    assert np.abs(conv_kernel).max() <= 2 * 0.02 + 1e-7  # truncated normal
+    assert abs(conv_kernel.std() - 0.02 * 0.88) < 0.004  # a 2-sigma truncation shrinks the std to 0.88
+    gamma = next(v for p, v in kernels.items() if "gamma" in p)
+    assert abs(gamma.mean() - 1) < 0.01 and 0.01 < gamma.std() < 0.03
+
+
+def test_code_selection_matches_slicing(model):
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(1)).numpy()
+    np.testing.assert_array_equal(model.nonreg_z(z), z[:, :62])
+    reg = model.reg_z(z)
+    np.testing.assert_array_equal(reg, z[:, 62:])
+    np.testing.assert_array_equal(model.disc_reg_z(reg), z[:, 62:72])
+    np.testing.assert_array_equal(model.cont_reg_z(reg), z[:, 72:])
+    np.testing.assert_array_equal(model.combine_reg_nonreg_z(reg, z[:, :62]), z)
+
+
+def test_selection_keeps_the_spec_order_when_codes_interleave():
+    m = mnist_model(spec="categorical:3:reg,uniform:60,bernoulli:1:reg,uniform:10,uniform:1:reg")
+    assert [type(d) for d in m.reg_latent_dist.dists] == [Categorical, Bernoulli, Uniform]
+    assert [type(d) for d in m.reg_disc_latent_dist.dists] == [Categorical, Bernoulli]
+    z = np.arange(75, dtype=np.float32)[None].repeat(2, axis=0)
+    reg, nonreg = m.reg_z(z).numpy(), m.nonreg_z(z).numpy()
+    np.testing.assert_array_equal(reg[0], np.r_[0:3, 63, 74])
+    np.testing.assert_array_equal(nonreg[0], np.r_[3:63, 64:74])
+    np.testing.assert_array_equal(m.disc_reg_z(reg)[0], np.r_[0:3, 63])
+    np.testing.assert_array_equal(m.combine_reg_nonreg_z(reg, nonreg), z)
+    info = m.latent_dist.prior_dist_info(2)
+    reg_info = m.reg_dist_info(info)
+    assert sorted(reg_info) == ["id_0_prob", "id_1_p", "id_2_mean", "id_2_stddev"]
+    merged = m.combine_reg_nonreg_dist_info(reg_info, m.nonreg_dist_info(info))
+    assert merged.keys() == info.keys()
+
+
+def test_batch_norm_inference_mode_is_deterministic_and_differs_from_training(model):
+    z = model.latent_dist.sample_prior(16, tf.random.Generator.from_seed(2))
+    for _ in range(3):  # move the moving averages away from their initial values
+        model.generate(z, training=True)
+    a, _ = model.generate(z, training=False)
+    b, _ = model.generate(z[:4], training=False)
+    c, _ = model.generate(z, training=True)
+    np.testing.assert_allclose(a[:4], b, atol=1e-6)  # no dependence on the rest of the batch
+    assert np.abs(a.numpy() - c.numpy()).max() > 1e-3
+    x = a
+    d1, d2 = model.discriminate(x, training=False), model.discriminate(x, training=False)
+    np.testing.assert_array_equal(d1.d_logit, d2.d_logit)
+
+
+def test_leak_follows_the_flag():
+    for leak in (0.01, PAPER_LEAK):
+        nets = build_networks(
+            "mnist", image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784, leak=leak
+        )
+        layers = [*nets.d_body.layers, *nets.q_head.layers]
+        slopes = [float(layer.negative_slope) for layer in layers if isinstance(layer, keras.layers.LeakyReLU)]
+        assert slopes == pytest.approx([leak] * 4)  # conv, conv, FC in the body; FC in Q
+
+
+def test_unknown_network_type_is_refused():
+    with pytest.raises(ValueError, match="unknown network_type 'svhm'; known: mnist"):
+        build_networks("svhm", image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784)
