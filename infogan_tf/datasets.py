@@ -129,19 +129,33 @@ class Dataset:
     def num_examples(self) -> int:
         return self._images.shape[0]
 
-    def batches(self, batch_size: int, seed: int | None = None, repeat: bool = True) -> tf.data.Dataset:
-        """Shuffled batches of float32 images; each epoch reshuffles and drops its last partial batch.
+    def batches(self, batch_size: int, seed: int = 0, start: int = 0, repeat: bool = True) -> tf.data.Dataset:
+        """Shuffled float32 batches; each epoch reshuffles and drops its last partial batch.
 
         This is what the original's ``next_batch`` did, without a Python step per batch.
+        Batch k of the stream depends only on (seed, k): epoch e is a stateless shuffle
+        seeded by (seed, e), so a resumed run continues at batch ``start`` exactly.
         """
-        if batch_size > self.num_examples:
-            raise ValueError(f"batch_size {batch_size} exceeds the {self.num_examples} examples of this split")
-        ds = tf.data.Dataset.from_tensor_slices(self._images)
-        ds = ds.shuffle(self.num_examples, seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size, drop_remainder=True)
-        ds = ds.map(lambda x: tf.cast(x, tf.float32) * (1.0 / 255.0), num_parallel_calls=tf.data.AUTOTUNE)
-        if repeat:
-            ds = ds.repeat()
+        n = self.num_examples
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} exceeds the {n} examples of this split")
+        per_epoch = n // batch_size
+        first_epoch, offset = divmod(start, per_epoch)
+        images = tf.constant(self._images)
+
+        def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+            )
+            return tf.data.Dataset.from_tensor_slices(
+                tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
+            )
+
+        epochs = tf.data.Dataset.range(first_epoch, 2**62 if repeat else first_epoch + 1)
+        ds = epochs.flat_map(epoch_batches).skip(offset)
+        ds = ds.map(
+            lambda ids: tf.cast(tf.gather(images, ids), tf.float32) * (1.0 / 255.0), num_parallel_calls=tf.data.AUTOTUNE
+        )
         return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from absl import flags
 
+from infogan_tf.checkpoints import is_resume_source
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
 from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK
@@ -52,6 +53,13 @@ flags.DEFINE_integer("max_to_keep", 5, "Checkpoints kept; older ones are deleted
 flags.DEFINE_boolean(
     "train_q", False, "With --info_reg_coeff=0: still train Q (on detached D features) to measure L_I of a plain GAN."
 )
+flags.DEFINE_string(
+    "resume",
+    "auto",
+    "auto: continue this --exp_name's newest checkpoint if any; latest: require one; never: refuse to reuse "
+    "a directory with checkpoints; or a checkpoint directory/path to start from.",
+)
+flags.DEFINE_boolean("deterministic", False, "Turn on TF op determinism, so a rerun or a resumed run repeats exactly.")
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):
@@ -67,3 +75,6 @@ def _valid_latent_spec(text: str) -> bool:
 
 
 flags.register_validator("latent_spec", _valid_latent_spec)
+flags.register_validator(
+    "resume", is_resume_source, message="--resume must be auto, latest, never, or an existing checkpoint directory/path"
+)

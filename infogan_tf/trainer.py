@@ -4,7 +4,12 @@ Port of ``infogan/algos/infogan_trainer.py``. Each update is the original's: a D
 and Q on a real batch and a fake batch, loss minus lambda * L_I), then a G step on a fresh
 latent sample (loss minus lambda * L_I), each with its own Adam(beta1 = 0.5). Both steps
 run in one ``tf.function`` (XLA with ``jit_compile``). The logged scalars are summed on
-the device and read once per epoch, so an update makes no host round trip.
+the device and read once per epoch.
+
+A run never loses work: it resumes from its newest readable checkpoint (weights, both
+optimisers, step, latent RNG, the epoch's running log sums; the data stream is a function
+of the step), checkpoints on SIGINT/SIGTERM before exiting, and stops at the first update
+whose loss or gradient is not finite, without saving it.
 
 Differences from the original, written down in the README: TensorBoard gets the epoch
 averages that the console prints (the original summarised one extra batch at epoch end);
@@ -15,21 +20,53 @@ original's 10000 never fired within its 5000 updates, openai/InfoGAN#6).
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from infogan_tf import losses
+from infogan_tf import checkpoints, losses
 from infogan_tf.models import RegularizedGAN
 from infogan_tf.visualize import FactorVisualizer, save_png
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A logged quantity became NaN or Inf."""
+    """A loss, logged quantity or gradient became NaN or Inf."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint of the current update was written first."""
+
+    def __init__(self, signum: int, step: int, path: str):
+        self.signum, self.step, self.path = signum, step, path
+        super().__init__(f"stopped by {signal.Signals(signum).name} at update {step}; saved {path}")
+
+
+class _StopOnSignal:
+    """Turns SIGINT/SIGTERM into a flag that the loop checks between updates."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
 
 
 class InfoGANTrainer:
@@ -51,10 +88,16 @@ class InfoGANTrainer:
         jit_compile: bool = False,
         max_to_keep: int = 5,
         train_q: bool = False,
+        resume: str = "auto",
     ):
         """``train_q`` with ``info_reg_coeff=0`` is the paper's baseline (Fig. 1): a plain GAN
         whose Q head still learns to read the codes, on D's features with their gradient
-        stopped, so L_I is measured but reaches neither G nor D's body."""
+        stopped, so L_I is measured but reaches neither G nor D's body.
+
+        ``resume``: "auto" continues from ``checkpoint_dir`` if it holds checkpoints,
+        "latest" requires that it does, "never" refuses a directory that does, and any
+        other value is a checkpoint (directory or path) to start from.
+        """
         self.model = model
         self.dataset = dataset
         self.batch_size = batch_size
@@ -67,6 +110,8 @@ class InfoGANTrainer:
         self.info_reg_coeff = info_reg_coeff
         self.q_only = train_q and not info_reg_coeff
         self.seed = seed
+        self.resume = resume
+        self.learning_rates = (discriminator_learning_rate, generator_learning_rate)
 
         self.rng = tf.random.Generator.from_seed(seed)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -76,10 +121,19 @@ class InfoGANTrainer:
         self.generator_optimizer.build(model.generator_variables)
 
         self.log_keys = self._log_keys()
+        self.check_keys = [
+            *self.log_keys,
+            "discriminator_gradient_norm",
+            "generator_loss (G step)",
+            "generator_gradient_norm",
+        ]
         self._log_sums = tf.Variable(tf.zeros(len(self.log_keys)), trainable=False, name="log_sums")
+        self._first_nonfinite = tf.Variable(-1, dtype=tf.int32, trainable=False, name="first_nonfinite")
+        self._last_checks = tf.Variable(tf.zeros(len(self.check_keys)), trainable=False, name="last_checks")
         self.checkpoint = tf.train.Checkpoint(
             step=self.step,
             rng=self.rng,
+            log_sums=self._log_sums,
             discriminator_optimizer=self.discriminator_optimizer,
             generator_optimizer=self.generator_optimizer,
             **model.keras_models,
@@ -88,6 +142,11 @@ class InfoGANTrainer:
             self.checkpoint, str(self.checkpoint_dir), max_to_keep=max_to_keep, checkpoint_name=exp_name
         )
         self.update = tf.function(self._update, jit_compile=jit_compile)
+
+    @property
+    def run_settings(self) -> dict[str, int]:
+        """What fixes the data stream and the epoch boundaries; a resume must keep them."""
+        return {"batch_size": self.batch_size, "updates_per_epoch": self.updates_per_epoch, "seed": self.seed}
 
     def _log_keys(self) -> list[str]:
         """The original's log_vars, in its order."""
@@ -119,11 +178,15 @@ class InfoGANTrainer:
         return terms
 
     @staticmethod
-    def _apply(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape, variables: list) -> None:
-        grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+    def _apply(
+        optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape, variables: list
+    ) -> tf.Tensor:
+        """Apply the gradients of ``loss``; return their global norm for the non-finite check."""
+        pairs = [(g, v) for g, v in zip(tape.gradient(loss, variables), variables) if g is not None]
+        optimizer.apply_gradients(pairs)
+        return tf.linalg.global_norm([g for g, _ in pairs])
 
-    def _discriminator_step(self, real_x: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _discriminator_step(self, real_x: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         model = self.model
         z = model.latent_dist.sample_prior(self.batch_size, self.rng)
         fake_x, _ = model.generate(z, training=True)
@@ -136,7 +199,7 @@ class InfoGANTrainer:
             if self.info_reg_coeff:
                 d_loss -= self.info_reg_coeff * info["MI"]
             trained_loss = d_loss - info["MI"] if self.q_only else d_loss
-        self._apply(self.discriminator_optimizer, trained_loss, tape, variables)
+        grad_norm = self._apply(self.discriminator_optimizer, trained_loss, tape, variables)
         logs = dict(info)
         logs["discriminator_loss"] = d_loss
         logs["generator_loss"] = losses.generator_loss(fake.d_logit) - self.info_reg_coeff * info["MI"]
@@ -147,9 +210,9 @@ class InfoGANTrainer:
         for name, d in (("real_d", real.d), ("fake_d", fake.d)):
             logs[f"max_{name}"] = tf.reduce_max(d)
             logs[f"min_{name}"] = tf.reduce_min(d)
-        return logs
+        return logs, grad_norm
 
-    def _generator_step(self) -> None:
+    def _generator_step(self) -> tuple[tf.Tensor, tf.Tensor]:
         model = self.model
         z = model.latent_dist.sample_prior(self.batch_size, self.rng)
         variables = model.generator_variables
@@ -159,52 +222,110 @@ class InfoGANTrainer:
             g_loss = losses.generator_loss(fake.d_logit)
             if self.info_reg_coeff:
                 g_loss -= self.info_reg_coeff * self.info_terms(z, fake.reg_dist_info)["MI"]
-        self._apply(self.generator_optimizer, g_loss, tape, variables)
+        return g_loss, self._apply(self.generator_optimizer, g_loss, tape, variables)
 
     def _update(self, real_x: tf.Tensor) -> None:
-        logs = self._discriminator_step(real_x)
-        self._generator_step()
-        self._log_sums.assign_add(tf.stack([tf.cast(logs[k], tf.float32) for k in self.log_keys]))
+        logs, d_grad_norm = self._discriminator_step(real_x)
+        g_loss, g_grad_norm = self._generator_step()
+        logged = [tf.cast(logs[k], tf.float32) for k in self.log_keys]
+        checks = tf.stack([*logged, d_grad_norm, g_loss, g_grad_norm])
+        self._log_sums.assign_add(checks[: len(self.log_keys)])
+        bad = tf.logical_not(tf.math.is_finite(checks))
+        self._first_nonfinite.assign(
+            tf.where(tf.reduce_any(bad), tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32), -1)
+        )
+        self._last_checks.assign(checks)
         self.step.assign_add(1)
 
+    def _start(self) -> int:
+        """Restore per ``self.resume`` (or start fresh) and record this run's setup; returns the step."""
+        config = checkpoints.ModelConfig.of(self.model)
+        existing = self.checkpoint_manager.checkpoints
+        if self.resume == "never" and existing:
+            raise checkpoints.CheckpointError(
+                f"{self.checkpoint_dir} already holds checkpoints; "
+                "choose a new --exp_name, or --resume=auto to continue"
+            )
+        if self.resume in checkpoints.RESUME_MODES:
+            if not existing and self.resume == "latest":
+                raise checkpoints.CheckpointError(f"--resume=latest, but {self.checkpoint_dir} holds no checkpoint")
+            source_dir, paths = self.checkpoint_dir, list(reversed(existing))
+        else:
+            source_dir, paths = checkpoints.checkpoint_paths(self.resume)
+        if paths:
+            checkpoints.check_compatible(source_dir, config, self.run_settings)
+            path = checkpoints.restore_newest_readable(self.checkpoint, paths)
+            for optimizer, rate in zip((self.discriminator_optimizer, self.generator_optimizer), self.learning_rates):
+                optimizer.learning_rate.assign(rate)
+            print(f"Resumed from {path} at update {int(self.step.numpy())}")
+        checkpoints.write_run_files(self.checkpoint_dir, config, self.run_settings)
+        return int(self.step.numpy())
+
+    def _open_metrics(self, step: int):
+        """The per-epoch log, cut back to ``step`` so a resumed run continues it without duplicates."""
+        path = self.log_dir / "metrics.jsonl"
+        if path.is_file():
+            kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+            path.write_text("".join(line + "\n" for line in kept))
+        return open(path, "a")
+
     def train(self) -> dict[str, float]:
-        """Run ``max_epoch`` epochs; returns the last epoch's averaged logs."""
+        """Run until ``max_epoch`` epochs are done; returns the last epoch's averaged logs."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.log_dir / "images").mkdir(exist_ok=True)
+        counter = self._start()
+        first_epoch, first_update = divmod(counter, self.updates_per_epoch)
         writer = tf.summary.create_file_writer(str(self.log_dir))
         visualizer = FactorVisualizer(self.model, seed=self.seed)
-        batches = iter(self.dataset.train.batches(self.batch_size, seed=self.seed))
+        batches = iter(self.dataset.train.batches(self.batch_size, seed=self.seed, start=counter))
         log_dict: dict[str, float] = {}
-        counter = int(self.step.numpy())
-        with writer.as_default(), open(self.log_dir / "metrics.jsonl", "a") as metrics_file:
-            for epoch in range(self.max_epoch):
-                self._log_sums.assign(tf.zeros_like(self._log_sums))
+        saved_at = counter
+        with _StopOnSignal() as stop, writer.as_default(), self._open_metrics(counter) as metrics_file:
+            for epoch in range(first_epoch, self.max_epoch):
+                first = first_update if epoch == first_epoch else 0
+                if first == 0:
+                    self._log_sums.assign(tf.zeros_like(self._log_sums))
                 progress = keras.utils.Progbar(self.updates_per_epoch, unit_name="update")
                 start = time.perf_counter()
-                for i in range(self.updates_per_epoch):
+                for i in range(first, self.updates_per_epoch):
                     self.update(next(batches))
-                    counter = int(self.step.numpy())
+                    counter, bad = int(self.step.numpy()), int(self._first_nonfinite.numpy())
+                    if bad >= 0:
+                        raise self._nonfinite_error(counter, bad)
                     if counter % self.snapshot_interval == 0:
                         self._save(counter)
+                        saved_at = counter
+                    if stop.signum is not None:
+                        path = self.checkpoint_manager.latest_checkpoint if saved_at == counter else self._save(counter)
+                        raise TrainingInterrupted(stop.signum, counter, path)
                     progress.update(i + 1)
                 seconds = time.perf_counter() - start
                 log_dict = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
-                self._log_epoch(epoch, counter, log_dict, seconds, metrics_file)
-                bad = [k for k, v in log_dict.items() if not np.isfinite(v)]
-                if bad:
-                    raise NonFiniteLossError(f"epoch {epoch} (update {counter}): non-finite {', '.join(bad)}")
+                self._log_epoch(
+                    epoch, counter, log_dict, 1000.0 * seconds / (self.updates_per_epoch - first), metrics_file
+                )
                 self._write_grids(epoch, counter, visualizer)
-        if counter % self.snapshot_interval:
+        if saved_at != counter:
             self._save(counter)
         writer.flush()
         return log_dict
 
-    def _save(self, counter: int) -> None:
+    def _nonfinite_error(self, counter: int, index: int) -> NonFiniteLossError:
+        value = float(self._last_checks.numpy()[index])
+        kept = self.checkpoint_manager.latest_checkpoint or "none yet"
+        return NonFiniteLossError(
+            f"update {counter}: {self.check_keys[index]} is {value}; stopped without saving it "
+            f"(last good checkpoint: {kept}); try lower learning rates or --info_reg_coeff"
+        )
+
+    def _save(self, counter: int) -> str:
         path = self.checkpoint_manager.save(checkpoint_number=counter)
         print(f"Model saved in file: {path}")
+        return path
 
-    def _log_epoch(self, epoch: int, counter: int, log_dict: dict[str, float], seconds: float, metrics_file) -> None:
-        ms_per_update = 1000.0 * seconds / self.updates_per_epoch
+    def _log_epoch(
+        self, epoch: int, counter: int, log_dict: dict[str, float], ms_per_update: float, metrics_file
+    ) -> None:
         line = "; ".join(f"{k}: {v:.6g}" for k, v in log_dict.items())
         print(f"Epoch {epoch} | {line} | {ms_per_update:.1f} ms/update")
         sys.stdout.flush()

@@ -65,6 +65,16 @@ def test_batches_are_shuffled_scaled_and_drop_the_remainder():
         ds.batches(11)
 
 
+def test_the_stream_resumes_at_any_batch():
+    ds = Dataset(np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8))
+    stream = [b.numpy() for b in ds.batches(8, seed=3).take(15)]
+    for start in (0, 4, 6, 13):
+        resumed = [b.numpy() for b in ds.batches(8, seed=3, start=start).take(15 - start)]
+        np.testing.assert_array_equal(np.stack(resumed), np.stack(stream[start:]))
+    other_seed = next(iter(ds.batches(8, seed=4))).numpy()
+    assert not np.array_equal(other_seed, stream[0])
+
+
 def copy_mnist(src, dst):
     dst.mkdir()
     for name in MNIST_FILES.values():

@@ -66,12 +66,14 @@ def test_output_shapes_and_ranges(model):
 
 
 def test_initialisers_match_the_original(model):
-    kernels = {v.path: v.numpy() for v in model.networks.d_body.trainable_variables}
-    conv_kernel = next(v for p, v in kernels.items() if "conv2d/kernel" in p)
+    layers = model.networks.d_body.layers
+    conv_kernel = next(lay for lay in layers if isinstance(lay, keras.layers.Conv2D)).kernel.numpy()
     assert np.abs(conv_kernel).max() <= 2 * 0.02 + 1e-7  # truncated normal
     assert abs(conv_kernel.std() - 0.02 * 0.88) < 0.004  # a 2-sigma truncation shrinks the std to 0.88
-    gamma = next(v for p, v in kernels.items() if "gamma" in p)
+    gamma = next(lay for lay in layers if isinstance(lay, keras.layers.BatchNormalization)).gamma.numpy()
     assert abs(gamma.mean() - 1) < 0.01 and 0.01 < gamma.std() < 0.03
+    dense_kernel = next(lay for lay in layers if isinstance(lay, keras.layers.Dense)).kernel.numpy()
+    assert abs(dense_kernel.std() - 0.02) < 0.001 and np.abs(dense_kernel).max() > 3 * 0.02  # plain normal
 
 
 def test_code_selection_matches_slicing(model):

@@ -130,14 +130,23 @@ def test_checkpoint_restores_the_model(tmp_path):
     assert int(fresh.step.numpy()) == 2
 
 
-def test_nan_stops_the_run(tmp_path):
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     dataset = RandomImages()
-    dataset.train.batches = lambda batch_size, seed=None: tf.data.Dataset.from_tensors(
-        tf.fill([batch_size, 784], np.nan)
-    ).repeat()
-    trainer = make_trainer(tmp_path, dataset=dataset, max_epoch=2, updates_per_epoch=2)
-    with pytest.raises(NonFiniteLossError, match="epoch 0 .update 2.: non-finite discriminator_loss"):
+    good = tf.data.Dataset.from_tensor_slices(tf.random.uniform([2, 8, 784], seed=0))
+    poisoned = good.concatenate(tf.data.Dataset.from_tensors(tf.fill([8, 784], np.nan)).repeat())
+    dataset.train.batches = lambda batch_size, seed=0, start=0: poisoned.skip(start)
+    trainer = make_trainer(tmp_path, dataset=dataset, max_epoch=2, updates_per_epoch=5, snapshot_interval=2)
+    with pytest.raises(
+        NonFiniteLossError, match=r"update 3: discriminator_loss is nan; stopped without saving it"
+    ) as info:
         trainer.train()
+    assert "last good checkpoint: " in str(info.value) and str(info.value).count("-2") == 1
+    assert [p.rsplit("-", 1)[1] for p in trainer.checkpoint_manager.checkpoints] == ["2"]
+    fresh = make_trainer(tmp_path / "other")
+    fresh.checkpoint.restore(trainer.checkpoint_manager.latest_checkpoint)
+    assert all(
+        np.all(np.isfinite(v.numpy())) for v in fresh.model.generator_variables + fresh.model.discriminator_variables
+    )
 
 
 def test_baseline_mode_trains_q_but_keeps_d_and_g_a_plain_gan(tmp_path):

@@ -1,0 +1,117 @@
+"""Killing and resuming the launcher as a user would: SIGKILL, SIGTERM, bad setups."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import REPO
+
+TINY = ["--batch_size=8", "--updates_per_epoch=10", "--max_epoch=6", "--snapshot_interval=5", "--deterministic"]
+
+
+def command(tmp_path, mnist_dir, name, *extra):
+    return [
+        sys.executable,
+        str(REPO / "launchers" / "run_mnist_exp.py"),
+        f"--data_dir={mnist_dir}",
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        f"--exp_name={name}",
+        *TINY,
+        *extra,
+    ]
+
+
+def run(cmd, timeout=600):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def start_and_signal_after_first_checkpoint(cmd, ckpt_dir, signum):
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.time() + 300
+    while not (ckpt_dir / "checkpoint").exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def steps_logged(tmp_path, name):
+    lines = (tmp_path / "logs" / name / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line)["step"] for line in lines]
+
+
+def variables(checkpoint_dir):
+    reader = tf.train.load_checkpoint(str(checkpoint_dir))
+    names = [n for n, _ in tf.train.list_variables(str(checkpoint_dir)) if "save_counter" not in n]
+    return {n: reader.get_tensor(n) for n in names if n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, mnist_dir):
+    tmp_path = tmp_path_factory.mktemp("whole")
+    result = run(command(tmp_path, mnist_dir, "whole"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return variables(tmp_path / "ckt" / "whole")
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist_dir, uninterrupted):
+    cmd = command(tmp_path, mnist_dir, "killed")
+    code, _ = start_and_signal_after_first_checkpoint(cmd, tmp_path / "ckt" / "killed", signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert len(steps_logged(tmp_path, "killed")) < 6  # it really died before the end
+    result = run(cmd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resumed from" in result.stdout
+    assert steps_logged(tmp_path, "killed") == [10, 20, 30, 40, 50, 60]
+    resumed = variables(tmp_path / "ckt" / "killed")
+    assert resumed.keys() == uninterrupted.keys()
+    assert int(resumed["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 60
+    for name, value in uninterrupted.items():
+        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+def test_sigterm_checkpoints_then_resumes(tmp_path, mnist_dir):
+    cmd = command(tmp_path, mnist_dir, "termed")
+    code, err = start_and_signal_after_first_checkpoint(cmd, tmp_path / "ckt" / "termed", signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, err[-3000:]
+    assert "stopped by SIGTERM at update" in err and "rerun the same command to resume" in err
+    assert "Traceback" not in err
+    stopped_at = int(err.split("stopped by SIGTERM at update ")[1].split(";")[0])
+    assert tf.train.latest_checkpoint(str(tmp_path / "ckt" / "termed")).endswith(f"-{stopped_at}")
+    result = run(cmd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"at update {stopped_at}" in result.stdout
+    assert steps_logged(tmp_path, "termed") == [10, 20, 30, 40, 50, 60]
+
+
+def test_a_different_architecture_is_refused_in_one_line(tmp_path, mnist_dir):
+    first = run(command(tmp_path, mnist_dir, "arch", "--max_epoch=1"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    result = run(command(tmp_path, mnist_dir, "arch", "--latent_spec=uniform:62,categorical:12:reg"))
+    assert result.returncode == 1
+    assert "error: the checkpoints in" in result.stderr and "categorical:12:reg" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_directory_is_refused_in_one_line(tmp_path, mnist_dir):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run([*command(tmp_path, mnist_dir, "x"), f"--root_log_dir={blocker / 'logs'}"])
+    assert result.returncode == 1
+    assert f"--root_log_dir={blocker / 'logs'} is not a writable directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_resume_value_is_refused(tmp_path, mnist_dir):
+    result = run([*command(tmp_path, mnist_dir, "x"), "--resume=lastest"])
+    assert result.returncode != 0
+    assert "--resume must be auto, latest, never, or an existing checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
