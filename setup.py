@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="A faithful TensorFlow 2 port of InfoGAN (Chen et al., 2016; openai/InfoGAN).",
     python_requires=">=3.10",
-    packages=["infogan_tf", "infogan_tf_launchers"],
+    packages=["infogan_tf", "infogan_tf.evaluation", "infogan_tf_launchers"],
     package_dir={"infogan_tf": "infogan_tf", "infogan_tf_launchers": "launchers"},
     install_requires=[
         "tensorflow>=2.21,<2.22",
@@ -15,7 +15,13 @@ setup(
         "matplotlib>=3.8",
         "absl-py>=2.1",
         "tensorboard>=2.20",
+        "scipy>=1.11",
     ],
-    extras_require={"test": ["pytest>=8", "scipy>=1.11", "ruff>=0.6"]},
-    entry_points={"console_scripts": ["infogan-mnist=infogan_tf_launchers.run_mnist_exp:main"]},
+    extras_require={"test": ["pytest>=8", "ruff>=0.6"]},
+    entry_points={
+        "console_scripts": [
+            "infogan-mnist=infogan_tf_launchers.run_mnist_exp:main",
+            "infogan-evaluate=infogan_tf_launchers.evaluate:main",
+        ]
+    },
 )

@@ -1,4 +1,4 @@
-"""Flags to a finished run: dataset, model, trainer. Shared by every launcher.
+"""Flags to finished, evaluated runs: dataset, model, trainer, evaluation. Shared by every launcher.
 
 Failures a user can fix (bad data, an incompatible checkpoint, a non-finite loss, an
 unwritable directory) end the process with one ``error:`` line and exit code 1; SIGINT
@@ -8,9 +8,10 @@ and SIGTERM end it after a checkpoint, with exit code 128 + the signal number.
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from infogan_tf import flags as _flags
 from infogan_tf.checkpoints import CheckpointError
 from infogan_tf.datasets import DATASETS, DataError
 from infogan_tf.distributions import MeanBernoulli
+from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.models import RegularizedGAN
 from infogan_tf.trainer import InfoGANTrainer, NonFiniteLossError, TrainingInterrupted
@@ -42,16 +44,21 @@ def ensure_writable_dir(path: str, flag: str) -> None:
         raise SetupError(f"--{flag}={path} is not a writable directory ({e.strerror or e}); choose another") from e
 
 
-def build(flag_values=FLAGS) -> InfoGANTrainer:
-    """The trainer (with its model and dataset) that the flags describe."""
+def run_names(flag_values=FLAGS) -> list[tuple[int, str]]:
+    """(seed, exp_name) of each run the flags ask for: one, or one per --seeds entry."""
     f = flag_values
-    exp_name = f.exp_name or f"{f.dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
-    for flag in ("root_log_dir", "root_checkpoint_dir"):
-        ensure_writable_dir(f[flag].value, flag)
-    dataset = DATASETS[f.dataset](data_dir=f.data_dir)
+    base = f.exp_name or f"{f.dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
+    if not f.seeds:
+        return [(f.seed, base)]
+    return [(int(s), f"{base}_seed{int(s)}") for s in f.seeds]
+
+
+def build(seed: int, exp_name: str, dataset, flag_values=FLAGS) -> InfoGANTrainer:
+    """The trainer (with its model) that the flags describe, for one seed."""
+    f = flag_values
     if f.deterministic:
         tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(f.seed)
+    keras.utils.set_random_seed(seed)
     model = RegularizedGAN(
         output_dist=MeanBernoulli(dataset.image_dim),
         latent_spec=parse_latent_spec(f.latent_spec),
@@ -73,7 +80,7 @@ def build(flag_values=FLAGS) -> InfoGANTrainer:
         info_reg_coeff=f.info_reg_coeff,
         discriminator_learning_rate=f.discriminator_learning_rate,
         generator_learning_rate=f.generator_learning_rate,
-        seed=f.seed,
+        seed=seed,
         jit_compile=f.jit_compile,
         max_to_keep=f.max_to_keep,
         train_q=f.train_q,
@@ -81,15 +88,51 @@ def build(flag_values=FLAGS) -> InfoGANTrainer:
     )
 
 
-def _main(argv: list[str]) -> None:
+def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str | None = None) -> dict:
+    """Evaluate a run (or ``checkpoint``) into its log directory."""
+    f = FLAGS
+    log_dir = Path(f.root_log_dir) / exp_name
+    baseline = f.baseline
+    results = report.evaluate(
+        checkpoint or Path(f.root_checkpoint_dir) / exp_name,
+        dataset,
+        classifier,
+        out_dir=log_dir if not checkpoint else Path(checkpoint).parent / "evaluation",
+        log_dir=log_dir,
+        baseline_checkpoint=Path(f.root_checkpoint_dir) / baseline if baseline else None,
+        baseline_log_dir=Path(f.root_log_dir) / baseline if baseline else None,
+        num_samples=f.eval_samples,
+        seed=seed,
+    )
+    print(Path(log_dir / "results.md").read_text() if not checkpoint else json.dumps(results, indent=2))
+    return results
+
+
+def _summarize(runs: list[tuple[int, str]], results: dict[int, dict]) -> None:
+    if len(results) > 1:
+        out = Path(FLAGS.root_log_dir) / f"{runs[0][1].rsplit('_seed', 1)[0]}_summary"
+        summary.write_summary(out, results)
+        print((out / "summary.md").read_text())
+
+
+def _train_main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
     try:
-        trainer = build()
-        trainer.log_dir.mkdir(parents=True, exist_ok=True)
-        (trainer.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
-        print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")
-        trainer.train()
+        for flag in ("root_log_dir", "root_checkpoint_dir"):
+            ensure_writable_dir(FLAGS[flag].value, flag)
+        dataset = DATASETS[FLAGS.dataset](data_dir=FLAGS.data_dir)
+        runs, results = run_names(), {}
+        for seed, exp_name in runs:
+            trainer = build(seed, exp_name, dataset)
+            trainer.log_dir.mkdir(parents=True, exist_ok=True)
+            (trainer.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
+            print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")
+            trainer.train()
+            if FLAGS.evaluate:
+                classifier_model = classifier.load_or_train(dataset, FLAGS.classifier_path)
+                results[seed] = evaluate_run(exp_name, seed, dataset, classifier_model)
+        _summarize(runs, results)
     except (SetupError, DataError, CheckpointError, NonFiniteLossError) as e:
         sys.exit(f"error: {e}")
     except TrainingInterrupted as e:
@@ -97,8 +140,30 @@ def _main(argv: list[str]) -> None:
         sys.exit(128 + e.signum)
 
 
-def launch(settings: Mapping[str, Any]) -> None:
-    """Run an experiment: ``settings`` become the flag defaults, the command line overrides them."""
+def _evaluate_main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
+    if not FLAGS.checkpoint and not FLAGS.exp_name:
+        raise app.UsageError("name the run with --exp_name (and --seeds), or a checkpoint with --checkpoint")
+    try:
+        dataset = DATASETS[FLAGS.dataset](data_dir=FLAGS.data_dir)
+        classifier_model = classifier.load_or_train(dataset, FLAGS.classifier_path)
+        if FLAGS.checkpoint:
+            evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, classifier_model, checkpoint=FLAGS.checkpoint)
+            return
+        runs = run_names()
+        results = {seed: evaluate_run(name, seed, dataset, classifier_model) for seed, name in runs}
+        _summarize(runs, results)
+    except (DataError, CheckpointError) as e:
+        sys.exit(f"error: {e}")
+
+
+def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _train_main) -> None:
+    """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
     for name, value in settings.items():
         FLAGS.set_default(name, value)
-    app.run(_main)
+    app.run(main)
+
+
+def launch_evaluation(settings: Mapping[str, Any]) -> None:
+    launch(settings, _evaluate_main)

@@ -46,6 +46,18 @@ flags.DEFINE_string("root_log_dir", "logs/mnist", "Parent of each run's TensorBo
 flags.DEFINE_string("root_checkpoint_dir", "ckt/mnist", "Parent of each run's checkpoint directory.")
 flags.DEFINE_string("exp_name", None, "Run name; unset: <dataset>_<timestamp>.")
 flags.DEFINE_integer("seed", 0, "Seed of weights, latent samples and data order.")
+flags.DEFINE_list("seeds", None, "Several seeds, one run each (named <exp_name>_seed<N>), then a summary over them.")
+flags.DEFINE_boolean(
+    "evaluate", True, "Evaluate each run at its end (results.json, results.md, figures in its log dir)."
+)
+flags.DEFINE_string(
+    "baseline", None, "Experiment name of a baseline GAN run (--info_reg_coeff=0 --train_q) to compare with."
+)
+flags.DEFINE_string(
+    "checkpoint", None, "evaluate.py: a checkpoint directory or path to evaluate instead of --exp_name's."
+)
+flags.DEFINE_string("classifier_path", None, "Cached MNIST classifier for sample quality; unset: ~/.cache/infogan_tf.")
+flags.DEFINE_integer("eval_samples", 10000, "Generated samples scored by the classifier.", lower_bound=2)
 flags.DEFINE_integer(
     "snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1
 )
@@ -75,6 +87,9 @@ def _valid_latent_spec(text: str) -> bool:
 
 
 flags.register_validator("latent_spec", _valid_latent_spec)
+flags.register_validator(
+    "seeds", lambda v: v is None or all(s.strip().isdigit() for s in v), message="--seeds must be integers, e.g. 0,1,2"
+)
 flags.register_validator(
     "resume", is_resume_source, message="--resume must be auto, latest, never, or an existing checkpoint directory/path"
 )

@@ -299,12 +299,15 @@ class InfoGANTrainer:
                         path = self.checkpoint_manager.latest_checkpoint if saved_at == counter else self._save(counter)
                         raise TrainingInterrupted(stop.signum, counter, path)
                     progress.update(i + 1)
-                seconds = time.perf_counter() - start
+                update_seconds = time.perf_counter() - start
                 log_dict = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
-                self._log_epoch(
-                    epoch, counter, log_dict, 1000.0 * seconds / (self.updates_per_epoch - first), metrics_file
-                )
                 self._write_grids(epoch, counter, visualizer)
+                timing = {
+                    "ms_per_update": 1000.0 * update_seconds / (self.updates_per_epoch - first),
+                    "update_seconds": update_seconds,
+                    "epoch_seconds": time.perf_counter() - start,
+                }
+                self._log_epoch(epoch, counter, log_dict, timing, metrics_file)
         if saved_at != counter:
             self._save(counter)
         writer.flush()
@@ -323,17 +326,15 @@ class InfoGANTrainer:
         print(f"Model saved in file: {path}")
         return path
 
-    def _log_epoch(
-        self, epoch: int, counter: int, log_dict: dict[str, float], ms_per_update: float, metrics_file
-    ) -> None:
+    def _log_epoch(self, epoch: int, counter: int, log_dict: dict, timing: dict, metrics_file) -> None:
+        """Console line, TensorBoard scalars and one metrics.jsonl record (with the epoch's timing)."""
         line = "; ".join(f"{k}: {v:.6g}" for k, v in log_dict.items())
-        print(f"Epoch {epoch} | {line} | {ms_per_update:.1f} ms/update")
+        print(f"Epoch {epoch} | {line} | {timing['ms_per_update']:.1f} ms/update")
         sys.stdout.flush()
         for k, v in log_dict.items():
             tf.summary.scalar(k, v, step=counter)
-        tf.summary.scalar("ms_per_update", ms_per_update, step=counter)
-        record = {"epoch": epoch, "step": counter, "ms_per_update": ms_per_update, **log_dict}
-        metrics_file.write(json.dumps(record) + "\n")
+        tf.summary.scalar("ms_per_update", timing["ms_per_update"], step=counter)
+        metrics_file.write(json.dumps({"epoch": epoch, "step": counter, **timing, **log_dict}) + "\n")
         metrics_file.flush()
 
     def _write_grids(self, epoch: int, counter: int, visualizer: FactorVisualizer) -> None:

@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+
+from infogan_tf.datasets import MnistDataset
+from infogan_tf.evaluation import classifier, report, summary
+from test_trainer import make_trainer
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    return MnistDataset(str(mnist_dir))
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(mnist, tmp_path_factory):
+    path = tmp_path_factory.mktemp("clf") / "mnist_classifier.keras"
+    first = classifier.load_or_train(mnist, path, epochs=2, limit=10000)
+    cached = classifier.load_or_train(mnist, path)  # the second call reads the cache
+    assert cached.test_accuracy == first.test_accuracy and 0.95 < first.test_accuracy < 1
+    return cached
+
+
+def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classifier):
+    trainer = make_trainer(tmp_path, dataset=mnist, max_epoch=2, updates_per_epoch=3, snapshot_interval=3)
+    trainer.train()
+    baseline = make_trainer(
+        tmp_path / "gan", dataset=mnist, max_epoch=1, updates_per_epoch=3, info_reg_coeff=0.0, train_q=True
+    )
+    baseline.train()
+    out = tmp_path / "eval"
+    results = report.evaluate(
+        trainer.checkpoint_dir,
+        mnist,
+        tiny_classifier,
+        out,
+        log_dir=trainer.log_dir,
+        baseline_checkpoint=baseline.checkpoint_dir,
+        baseline_log_dir=baseline.log_dir,
+        num_samples=300,
+    )
+    assert results["step"] == 6
+    assert 0 <= results["unsupervised_error_hungarian"] <= 1 and 0 <= results["unsupervised_error_majority"] <= 1
+    assert results["unsupervised_error_majority"] <= results["unsupervised_error_hungarian"]
+    assert sorted(results["category_to_digit"].values()) == list(range(10))
+    assert (
+        1 <= results["classifier_score"] <= 10 and results["frechet_distance"] > results["frechet_distance_real_train"]
+    )
+    assert 0 <= results["code_digit_agreement"] <= 1
+    assert (
+        results["mi_disc_final"]
+        == json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[-1])["MI_disc"]
+    )
+    assert results["wall_time_s"] >= results["train_step_time_s"] > 0
+    assert "baseline_mi_disc_final" in results
+    for name in ["results.json", "results.md", "confusion.png", "mutual_information.png", *results["figures"]]:
+        assert (out / name).is_file(), name
+    assert "baseline_traversal_image_0_Categorical.png" in results["figures"]
+    assert json.loads((out / "results.json").read_text())["step"] == 6
+    table = (out / "results.md").read_text()
+    assert "| Test error, categorical code, Hungarian map | 5% |" in table
+
+
+def test_real_images_score_near_the_ceiling(mnist, tiny_classifier):
+    from infogan_tf.evaluation.metrics import classifier_score
+
+    probs, features = tiny_classifier.predict(mnist.test.images[:2000])
+    assert classifier_score(probs) > 7  # ten balanced, confidently classified digits
+    assert features.shape == (2000, 128)
+
+
+def test_summary_over_seeds():
+    results = {0: {"unsupervised_error_hungarian": 0.1, "mi_disc_final": 2.2}, 1: {"unsupervised_error_hungarian": 0.3}}
+    results[2] = {"unsupervised_error_hungarian": 0.05, "mi_disc_final": 2.3}
+    stats = summary.summarize(results)
+    errors = np.array([0.1, 0.3, 0.05])
+    assert stats["unsupervised_error_hungarian"]["mean"] == pytest.approx(errors.mean())
+    assert stats["unsupervised_error_hungarian"]["median"] == pytest.approx(0.1)
+    assert (stats["unsupervised_error_hungarian"]["min"], stats["unsupervised_error_hungarian"]["max"]) == (0.05, 0.3)
+    assert stats["mi_disc_final"]["values"] == {0: 2.2, 2: 2.3}
+    table = summary.summary_markdown(stats, [0, 1, 2])
+    assert "| seed 0 | seed 1 | seed 2 | mean | median | min | max |" in table
+    assert "| 10.00% | 30.00% | 5.00% | 15.00% | 10.00% | 5.00% | 30.00% |" in table
