@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from test_trainer import make_trainer
 
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation import classifier, report, summary
-from test_trainer import make_trainer
 
 
 @pytest.fixture(scope="module")
