@@ -66,6 +66,7 @@ def build(seed: int, exp_name: str, dataset, flag_values=FLAGS) -> InfoGANTraine
         image_shape=dataset.image_shape,
         network_type=f.network_type,
         leak=f.leak,
+        precision=f.precision,
     )
     return InfoGANTrainer(
         model=model,

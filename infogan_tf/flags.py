@@ -11,7 +11,7 @@ from absl import flags
 from infogan_tf.checkpoints import is_resume_source
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
-from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK
+from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 
 FLAGS = flags.FLAGS
 
@@ -72,6 +72,9 @@ flags.DEFINE_string(
     "a directory with checkpoints; or a checkpoint directory/path to start from.",
 )
 flags.DEFINE_boolean("deterministic", False, "Turn on TF op determinism, so a rerun or a resumed run repeats exactly.")
+flags.DEFINE_enum(
+    "precision", "float32", PRECISIONS, "Layer compute dtype; variables, BN statistics and losses stay float32."
+)
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):

@@ -67,6 +67,7 @@ class RegularizedGAN:
         image_shape: Sequence[int],
         network_type: str,
         leak: float = ORIGINAL_LEAK,
+        precision: str = "float32",
     ):
         self.output_dist = output_dist
         self.latent_spec = list(latent_spec)
@@ -103,6 +104,7 @@ class RegularizedGAN:
             q_flat_dim=self.reg_latent_dist.dist_flat_dim,
             output_flat_dim=output_dist.dist_flat_dim,
             leak=leak,
+            precision=precision,
         )
 
     @property

@@ -122,7 +122,23 @@ def mnist_networks(
 NETWORK_TYPES: dict[str, Callable[..., Networks]] = {"mnist": mnist_networks}
 
 
-def build_networks(network_type: str, **kwargs) -> Networks:
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def build_networks(network_type: str, precision: str = "float32", **kwargs) -> Networks:
+    """Build a registered network type with every layer under the Keras dtype policy ``precision``.
+
+    With "mixed_bfloat16" the layers compute in bfloat16 on float32 variables; Keras keeps
+    BatchNorm's statistics in float32, and RegularizedGAN casts every output to float32
+    before the distributions and losses see it.
+    """
     if network_type not in NETWORK_TYPES:
         raise ValueError(f"unknown network_type '{network_type}'; known: {', '.join(sorted(NETWORK_TYPES))}")
-    return NETWORK_TYPES[network_type](**kwargs)
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision '{precision}'; known: {', '.join(PRECISIONS)}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return NETWORK_TYPES[network_type](**kwargs)
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -19,11 +19,13 @@ original's 10000 never fired within its 5000 updates, openai/InfoGAN#6).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -44,6 +46,10 @@ class TrainingInterrupted(Exception):
     def __init__(self, signum: int, step: int, path: str):
         self.signum, self.step, self.path = signum, step, path
         super().__init__(f"stopped by {signal.Signals(signum).name} at update {step}; saved {path}")
+
+
+class StopTraining(Exception):
+    """Raised by a ``train(after_update=...)`` hook to end the run early, with a final checkpoint."""
 
 
 class _StopOnSignal:
@@ -269,49 +275,64 @@ class InfoGANTrainer:
             path.write_text("".join(line + "\n" for line in kept))
         return open(path, "a")
 
-    def train(self) -> dict[str, float]:
-        """Run until ``max_epoch`` epochs are done; returns the last epoch's averaged logs."""
+    def train(self, after_update: Callable[[int], None] | None = None) -> dict[str, float]:
+        """Run until ``max_epoch`` epochs are done; returns the last epoch's averaged logs.
+
+        ``after_update(step)`` runs after every update (benchmarks use it to evaluate on
+        the side); it may raise ``StopTraining`` to end the run early.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.log_dir / "images").mkdir(exist_ok=True)
-        counter = self._start()
-        first_epoch, first_update = divmod(counter, self.updates_per_epoch)
+        start_step = self._start()
+        self._saved_at = start_step
+        self.last_logs: dict[str, float] = {}
         writer = tf.summary.create_file_writer(str(self.log_dir))
         visualizer = FactorVisualizer(self.model, seed=self.seed)
-        batches = iter(self.dataset.train.batches(self.batch_size, seed=self.seed, start=counter))
-        log_dict: dict[str, float] = {}
-        saved_at = counter
-        with _StopOnSignal() as stop, writer.as_default(), self._open_metrics(counter) as metrics_file:
-            for epoch in range(first_epoch, self.max_epoch):
-                first = first_update if epoch == first_epoch else 0
-                if first == 0:
-                    self._log_sums.assign(tf.zeros_like(self._log_sums))
-                progress = keras.utils.Progbar(self.updates_per_epoch, unit_name="update")
-                start = time.perf_counter()
-                for i in range(first, self.updates_per_epoch):
-                    self.update(next(batches))
-                    counter, bad = int(self.step.numpy()), int(self._first_nonfinite.numpy())
-                    if bad >= 0:
-                        raise self._nonfinite_error(counter, bad)
-                    if counter % self.snapshot_interval == 0:
-                        self._save(counter)
-                        saved_at = counter
-                    if stop.signum is not None:
-                        path = self.checkpoint_manager.latest_checkpoint if saved_at == counter else self._save(counter)
-                        raise TrainingInterrupted(stop.signum, counter, path)
-                    progress.update(i + 1)
-                update_seconds = time.perf_counter() - start
-                log_dict = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
-                self._write_grids(epoch, counter, visualizer)
-                timing = {
-                    "ms_per_update": 1000.0 * update_seconds / (self.updates_per_epoch - first),
-                    "update_seconds": update_seconds,
-                    "epoch_seconds": time.perf_counter() - start,
-                }
-                self._log_epoch(epoch, counter, log_dict, timing, metrics_file)
-        if saved_at != counter:
-            self._save(counter)
+        batches = iter(self.dataset.train.batches(self.batch_size, seed=self.seed, start=start_step))
+        with (
+            _StopOnSignal() as stop,
+            writer.as_default(),
+            self._open_metrics(start_step) as metrics_file,
+            contextlib.suppress(StopTraining),
+        ):
+            self._run_epochs(start_step, batches, visualizer, metrics_file, stop, after_update)
+        if int(self.step.numpy()) != self._saved_at:
+            self._save(int(self.step.numpy()))
         writer.flush()
-        return log_dict
+        return self.last_logs
+
+    def _run_epochs(
+        self, start_step: int, batches, visualizer, metrics_file, stop: _StopOnSignal, after_update
+    ) -> None:
+        first_epoch, first_update = divmod(start_step, self.updates_per_epoch)
+        for epoch in range(first_epoch, self.max_epoch):
+            first = first_update if epoch == first_epoch else 0
+            if first == 0:
+                self._log_sums.assign(tf.zeros_like(self._log_sums))
+            progress = keras.utils.Progbar(self.updates_per_epoch, unit_name="update")
+            start = time.perf_counter()
+            for i in range(first, self.updates_per_epoch):
+                self.update(next(batches))
+                counter, bad = int(self.step.numpy()), int(self._first_nonfinite.numpy())
+                if bad >= 0:
+                    raise self._nonfinite_error(counter, bad)
+                if counter % self.snapshot_interval == 0:
+                    self._save(counter)
+                if stop.signum is not None:
+                    saved = self.checkpoint_manager.latest_checkpoint if self._saved_at == counter else None
+                    raise TrainingInterrupted(stop.signum, counter, saved or self._save(counter))
+                progress.update(i + 1)
+                if after_update is not None:
+                    after_update(counter)
+            update_seconds = time.perf_counter() - start
+            self.last_logs = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
+            self._write_grids(epoch, counter, visualizer)
+            timing = {
+                "ms_per_update": 1000.0 * update_seconds / (self.updates_per_epoch - first),
+                "update_seconds": update_seconds,
+                "epoch_seconds": time.perf_counter() - start,
+            }
+            self._log_epoch(epoch, counter, self.last_logs, timing, metrics_file)
 
     def _nonfinite_error(self, counter: int, index: int) -> NonFiniteLossError:
         value = float(self._last_checks.numpy()[index])
@@ -323,6 +344,7 @@ class InfoGANTrainer:
 
     def _save(self, counter: int) -> str:
         path = self.checkpoint_manager.save(checkpoint_number=counter)
+        self._saved_at = counter
         print(f"Model saved in file: {path}")
         return path
 

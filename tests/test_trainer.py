@@ -140,8 +140,8 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
         NonFiniteLossError, match=r"update 3: discriminator_loss is nan; stopped without saving it"
     ) as info:
         trainer.train()
-    assert "last good checkpoint: " in str(info.value) and str(info.value).count("-2") == 1
     assert [p.rsplit("-", 1)[1] for p in trainer.checkpoint_manager.checkpoints] == ["2"]
+    assert f"(last good checkpoint: {trainer.checkpoint_manager.latest_checkpoint})" in str(info.value)
     fresh = make_trainer(tmp_path / "other")
     fresh.checkpoint.restore(trainer.checkpoint_manager.latest_checkpoint)
     assert all(

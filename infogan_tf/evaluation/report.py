@@ -45,7 +45,7 @@ def read_metrics(log_dir: Path | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _categorical_index(loaded: LoadedModel) -> int | None:
+def categorical_index(loaded: LoadedModel) -> int | None:
     dists = loaded.model.reg_latent_dist.dists
     return next((i for i, d in enumerate(dists) if isinstance(d, Categorical)), None)
 
@@ -56,12 +56,12 @@ def _in_batches(fn, x: np.ndarray, batch: int = 1000) -> np.ndarray:
 
 def categorical_predictions(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
     """Q's most likely category of each image (inference mode)."""
-    index = _categorical_index(loaded)
+    index = categorical_index(loaded)
     return _in_batches(lambda x: np.argmax(loaded.encode(x)[f"id_{index}_prob"], axis=1), images)
 
 
 def clustering_report(loaded: LoadedModel, dataset: MnistDataset):
-    index = _categorical_index(loaded)
+    index = categorical_index(loaded)
     if index is None:
         return None, None
     categories = categorical_predictions(loaded, dataset.test.images)
@@ -84,7 +84,7 @@ def sample_quality(
         "frechet_distance": frechet_distance(features, real_features),
         "frechet_distance_real_train": frechet_distance(train_features, real_features),
     }
-    index = _categorical_index(loaded)
+    index = categorical_index(loaded)
     if index is not None and digit_of:
         reg = loaded.model.reg_latent_dist.split_var(loaded.model.reg_z(z))[index]
         codes = np.argmax(np.asarray(reg), axis=1)
@@ -176,7 +176,7 @@ def evaluate(
         results["figures"] += write_traversals(load(baseline_checkpoint), out_dir, "baseline_traversal_", seed)
     curves = {"InfoGAN": records, "GAN (baseline)": read_metrics(baseline_log_dir)}
     if any(curves.values()):
-        index = _categorical_index(loaded)
+        index = categorical_index(loaded)
         k = loaded.model.reg_latent_dist.dists[index].dim if index is not None else 10
         plot_mutual_information(curves, math.log(k), out_dir / "mutual_information.png")
         results["figures"] += ["mutual_information.png"]

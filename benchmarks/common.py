@@ -1,0 +1,104 @@
+"""What the benchmarks share: building a trainer off-disk, FLOP counts, the matmul ceiling, timing."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from infogan_tf.distributions import MeanBernoulli
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
+from infogan_tf.models import RegularizedGAN
+from infogan_tf.trainer import InfoGANTrainer
+
+
+def make_trainer(batch_size: int, precision: str = "float32", jit_compile: bool = False, dataset=None, **kwargs):
+    """The default MNIST trainer (original settings), writing nothing outside a temp dir."""
+    keras.utils.set_random_seed(0)
+    model = RegularizedGAN(
+        MeanBernoulli(784), parse_latent_spec(MNIST_LATENT_SPEC), batch_size, (28, 28, 1), "mnist", precision=precision
+    )
+    tmp = tempfile.mkdtemp(prefix="infogan_bench_")
+    return InfoGANTrainer(
+        model=model,
+        batch_size=batch_size,
+        dataset=dataset,
+        log_dir=f"{tmp}/logs",
+        checkpoint_dir=f"{tmp}/ckt",
+        generator_learning_rate=1e-3,
+        discriminator_learning_rate=2e-4,
+        jit_compile=jit_compile,
+        **kwargs,
+    )
+
+
+def _macs_per_sample(model: keras.Model) -> int:
+    """Multiply-accumulates of a stack's dense, conv and transposed-conv layers for one example."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            _, h, w, c_in = layer.input.shape
+            k_h, k_w = layer.kernel_size
+            total += h * w * k_h * k_w * c_in * layer.filters
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, _ = layer.output.shape
+            k_h, k_w = layer.kernel_size
+            total += h * w * k_h * k_w * layer.input.shape[-1] * layer.filters
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return total
+
+
+def step_flops(model: RegularizedGAN, batch_size: int) -> float:
+    """FLOPs of one update (1 MAC = 2 FLOPs, backward = 2x forward; the shared bench's "3x" count).
+
+    D step: G forward, D on real (fwd + bwd), D and Q on fake (fwd + bwd);
+    G step: G, D and Q forward and backward.
+    """
+    nets = model.networks
+    g = 2 * _macs_per_sample(nets.generator)
+    d = 2 * (_macs_per_sample(nets.d_body) + _macs_per_sample(nets.d_head))
+    q = 2 * _macs_per_sample(nets.q_head)
+    return batch_size * (g + 3 * d + 3 * (d + q) + 3 * g + 3 * (d + q))
+
+
+def matmul_peak_gflops(dtype: tf.DType = tf.float32, n: int = 2048, reps: int = 7) -> float:
+    """Median GFLOP/s of an n x n TF matmul: the practical ceiling of this machine."""
+    a = tf.random.normal([n, n], dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
+    matmul(a).numpy()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def time_updates(update: Callable[[], None], sync: Callable[[], None], steps: int, reps: int, warmup: int):
+    """ms per update of each repetition, after ``warmup`` untimed updates."""
+    for _ in range(warmup):
+        update()
+    sync()
+    ms = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            update()
+        sync()
+        ms.append(1000 * (time.perf_counter() - start) / steps)
+    return ms
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(ms), "min": min(ms), "max": max(ms)}
+
+
+def random_batch(batch_size: int) -> tf.Tensor:
+    return tf.constant(np.random.default_rng(0).random((batch_size, 784), dtype=np.float32))

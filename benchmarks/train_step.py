@@ -1,0 +1,193 @@
+"""Images/s of the project's own train step, against the machine's ceiling and the PyTorch peer.
+
+    python benchmarks/train_step.py                          # the full sweep (about 15 minutes)
+    python benchmarks/train_step.py --peer --peer_python=/path/to/venv-with-torch/bin/python
+    python benchmarks/train_step.py --smoke                  # seconds; what CI runs
+
+One update is the trainer's real one (a D/Q step on a real and a fake batch, then a G
+step on fresh latents); images/s counts the real batch, as the peer does. Reports the
+median and min/max ms/update over repetitions after warm-up, FLOP/s (the shared bench's
+"3x" count, computed from the model's layers) and its fraction of a TF matmul's GFLOP/s
+measured in the same run. With --peer, ours and ../shared/bench/peer_torch_step.py run in
+alternation (A B A B ...) and each pair's ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates  # noqa: E402
+
+from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PEER_SCRIPT = REPO.parent / "shared" / "bench" / "peer_torch_step.py"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch_sizes", default="32,64,128,256,512,1024", help="the sweep's batch sizes")
+    p.add_argument(
+        "--sweep_mode", default="xla", choices=["eager", "function", "xla"], help="compile mode of the sweep"
+    )
+    p.add_argument("--modes", default="eager,function,xla", help="compile modes compared at --mode_batch")
+    p.add_argument("--mode_batch", type=int, default=128)
+    p.add_argument("--precisions", default="float32,mixed_bfloat16")
+    p.add_argument("--steps", type=int, default=10, help="timed updates per repetition")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument(
+        "--data_dir", default=None, help="MNIST IDX directory for the real-pipeline rows (or $INFOGAN_DATA_DIR)"
+    )
+    p.add_argument("--peer", action="store_true", help="alternate with the PyTorch peer at --mode_batch")
+    p.add_argument("--peer_pairs", type=int, default=3)
+    p.add_argument("--peer_python", default=sys.executable, help="a Python with torch 2.13.0 for the peer")
+    p.add_argument("--peer_script", default=str(PEER_SCRIPT))
+    p.add_argument("--threads", type=int, default=2, help="threads the peer is told to use")
+    p.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="directory for train_step.json and .png")
+    p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.batch_sizes, args.modes, args.mode_batch = "8", "eager,function", 8
+        args.sweep_mode, args.steps, args.reps, args.warmup, args.peer = "function", 2, 1, 1, False
+        args.out = tempfile.mkdtemp(prefix="infogan_bench_smoke_")
+    return args
+
+
+def measure(batch: int, mode: str, precision: str, args, dataset=None) -> dict:
+    """One configuration: ms/update, images/s and FLOP/s; real data when ``dataset`` is given."""
+    trainer = make_trainer(batch, precision=precision, jit_compile=mode == "xla", dataset=dataset)
+    update = trainer._update if mode == "eager" else trainer.update
+    if dataset is not None:
+        batches = iter(dataset.train.batches(batch))
+
+        def step() -> None:
+            update(next(batches))
+    else:
+        fixed = random_batch(batch)
+
+        def step() -> None:
+            update(fixed)
+
+    ms = time_updates(step, lambda: trainer.step.numpy(), args.steps, args.reps, args.warmup)
+    stats = summary(ms)
+    flops = step_flops(trainer.model, batch)
+    return {
+        "batch": batch,
+        "mode": mode,
+        "precision": precision,
+        "pipeline": "real" if dataset is not None else "synthetic",
+        "ms_per_update": stats,
+        "images_per_s": 1000 * batch / stats["median"],
+        "gflops_per_s": flops / stats["median"] / 1e6,
+        "gflop_per_update": flops / 1e9,
+    }
+
+
+def run_peer(args) -> float:
+    """The peer's median ms/step at --mode_batch, run as its own process."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
+    cmd = [args.peer_python, args.peer_script, "--steps", str(args.steps), "--reps", str(args.reps)]
+    cmd += ["--warmup", str(args.warmup), "--batch", str(args.mode_batch), "--threads", str(args.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(args.peer_script).parent, env=env)
+    match = re.search(r"ms/step min/median/max: ([\d.]+) / ([\d.]+) / ([\d.]+)", out.stdout)
+    if not match:
+        raise RuntimeError(f"could not read the peer's timing from:\n{out.stdout}\n{out.stderr}")
+    return float(match.group(2))
+
+
+def row(r: dict, peak: dict[str, float]) -> str:
+    ms = r["ms_per_update"]
+    fraction = r["gflops_per_s"] / peak[r["precision"]]
+    return (
+        f"{r['batch']:>5} {r['mode']:>8} {r['precision']:>14} {r['pipeline']:>9} "
+        f"{ms['median']:>8.1f} {ms['min']:>7.1f} {ms['max']:>7.1f} {r['images_per_s']:>8.0f} "
+        f"{r['gflops_per_s']:>7.1f} {100 * fraction:>6.1f}%"
+    )
+
+
+HEADER = "batch     mode      precision  pipeline  ms/upd     min     max  images/s  GFLOP/s  of peak\n" + "-" * 88
+
+
+def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for precision in sorted({r["precision"] for r in results}):
+        sweep = [r for r in results if r.get("sweep") and r["precision"] == precision]
+        if sweep:
+            ax.plot([r["batch"] for r in sweep], [r["images_per_s"] for r in sweep], "o-", label=precision)
+    for r in results:
+        if r.get("peer_images_per_s"):
+            ax.plot([r["batch"]], [r["peer_images_per_s"]], "kx", markersize=9, label="PyTorch peer (fp32)")
+            break
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("images/s (median)")
+    ax.set_title(f"InfoGAN-MNIST train step (matmul peak fp32 {peak['float32']:.0f} GFLOP/s)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    precisions = args.precisions.split(",")
+    peak = {"float32": matmul_peak_gflops(tf.float32), "mixed_bfloat16": matmul_peak_gflops(tf.bfloat16)}
+    print(f"matmul ceiling, same run: fp32 {peak['float32']:.1f} GFLOP/s, bf16 {peak['mixed_bfloat16']:.1f} GFLOP/s")
+    results: list[dict] = []
+    print(HEADER)
+
+    def record(r: dict, **tags) -> dict:
+        r.update(tags)
+        results.append(r)
+        print(row(r, peak), flush=True)
+        return r
+
+    for precision in precisions:
+        for mode in args.modes.split(","):
+            record(measure(args.mode_batch, mode, precision, args), part="modes")
+    for precision in precisions:
+        for batch in map(int, args.batch_sizes.split(",")):
+            record(measure(batch, args.sweep_mode, precision, args), part="sweep", sweep=True)
+    data_dir = resolve_data_dir(args.data_dir)
+    if data_dir:
+        dataset = MnistDataset(data_dir)
+        for precision in precisions:
+            record(measure(args.mode_batch, args.sweep_mode, precision, args, dataset), part="pipeline")
+
+    if args.peer:
+        print(f"\nAlternating with the peer at batch {args.mode_batch} ({args.sweep_mode}):")
+        for pair in range(args.peer_pairs):
+            for precision in precisions:
+                ours = record(measure(args.mode_batch, args.sweep_mode, precision, args), part="peer", pair=pair)
+                peer_ms = run_peer(args)
+                ours["peer_ms"] = peer_ms
+                ours["peer_images_per_s"] = 1000 * args.mode_batch / peer_ms
+                ratio = ours["images_per_s"] / ours["peer_images_per_s"]
+                print(
+                    f"  pair {pair} {precision}: peer {peer_ms:.1f} ms/step -> ours / peer = {ratio:.2f}x", flush=True
+                )
+
+    (out_dir / "train_step.json").write_text(json.dumps({"peak_gflops": peak, "results": results}, indent=2) + "\n")
+    plot(results, peak, out_dir / "train_step.png")
+    print(f"\nWrote {out_dir / 'train_step.json'} and {out_dir / 'train_step.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The benchmark scripts in --smoke mode, so they cannot rot (no timing is asserted)."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def run_script(name, *args):
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / name), "--smoke", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
+
+
+def written(stdout):
+    return re.findall(r"Wrote (\S+\.json)", stdout)[0]
+
+
+def test_train_step_smoke(mnist_dir):
+    result = run_script("train_step.py", f"--data_dir={mnist_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"matmul ceiling, same run: fp32 [\d.]+ GFLOP/s", result.stdout)
+    report = json.loads(Path(written(result.stdout)).read_text())
+    kinds = {(r["mode"], r["precision"], r["pipeline"]) for r in report["results"]}
+    assert {("eager", "float32", "synthetic"), ("function", "mixed_bfloat16", "synthetic")} <= kinds
+    assert ("function", "float32", "real") in kinds
+    for r in report["results"]:
+        assert r["ms_per_update"]["min"] <= r["ms_per_update"]["median"] <= r["ms_per_update"]["max"]
+        assert r["images_per_s"] > 0
+        assert abs(r["gflop_per_update"] / r["batch"] - 43.70 / 128) < 0.01  # the shared bench's count per image
+
+
+def test_time_to_accuracy_smoke(mnist_dir):
+    result = run_script("time_to_accuracy.py", f"--data_dir={mnist_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(Path(written(result.stdout)).read_text())
+    assert [p["updates"] for p in report["curve"]] == [2, 4]
+    assert all(0 <= p["accuracy"] <= 1 and p["seconds"] > 0 for p in report["curve"])
+    assert set(report["first_reaching"]) == {"0.90", "0.95"}
