@@ -12,6 +12,7 @@ import tensorflow as tf
 from conftest import REPO
 
 TINY = ["--batch_size=8", "--updates_per_epoch=10", "--max_epoch=6", "--snapshot_interval=5", "--deterministic"]
+TINY += ["--noevaluate"]
 
 
 def command(tmp_path, mnist_dir, name, *extra):
