@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
 import signal
 import sys
 import threading
@@ -331,6 +332,7 @@ class InfoGANTrainer:
                 "ms_per_update": 1000.0 * update_seconds / (self.updates_per_epoch - first),
                 "update_seconds": update_seconds,
                 "epoch_seconds": time.perf_counter() - start,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
             self._log_epoch(epoch, counter, self.last_logs, timing, metrics_file)
 

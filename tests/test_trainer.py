@@ -104,6 +104,7 @@ def test_short_real_run_writes_everything(tmp_path, mnist_dir):
     last = trainer.train()
     records = [json.loads(line) for line in (tmp_path / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [10, 20, 30]
+    assert all(r["update_seconds"] < r["epoch_seconds"] and r["peak_rss_mb"] > 100 for r in records)
     assert set(trainer.log_keys) <= set(records[0])
     assert all(np.isfinite(r[k]) for r in records for k in trainer.log_keys)
     assert last == {k: records[-1][k] for k in trainer.log_keys}
