@@ -22,7 +22,7 @@ Differences from the original, all written down in the README:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -396,48 +396,47 @@ class Product(Distribution):
     def prior_dist_info(self, batch_size: int | tf.Tensor) -> DistInfo:
         return self.join_dist_infos([d.prior_dist_info(batch_size) for d in self._dists])
 
-    def _sum(self, terms: Callable[[Distribution, int], tf.Tensor], batch_shape: tf.Tensor) -> tf.Tensor:
+    def _sum_components(self, method: str, batch_shape: tf.Tensor, *per_component: Sequence) -> tf.Tensor:
+        """The sum over components of ``component.method(*args)``, args taken per component."""
         total = tf.zeros(batch_shape)
-        for i, d in enumerate(self._dists):
-            total += terms(d, i)
+        for dist, args in zip(self._dists, zip(*per_component)):
+            total += getattr(dist, method)(*args)
         return total
 
-    def _sum_over_x(self, method: str, x_var: tf.Tensor, dist_info: DistInfo | None = None) -> tf.Tensor:
-        xs = self.split_var(x_var)
-        infos = self.split_dist_info(dist_info) if dist_info is not None else None
-        args = (lambda i: (xs[i], infos[i])) if infos is not None else (lambda i: (xs[i],))
-        return self._sum(lambda d, i: getattr(d, method)(*args(i)), tf.shape(x_var)[:-1])
-
-    def _sum_over_info(self, method: str, *dist_infos: DistInfo) -> tf.Tensor:
-        split = [self.split_dist_info(info) for info in dist_infos]
-        first = next(iter(dist_infos[0].values()), None)
-        batch_shape = tf.shape(first)[:-1] if first is not None else tf.constant([0])
-        return self._sum(lambda d, i: getattr(d, method)(*(s[i] for s in split)), batch_shape)
+    @staticmethod
+    def _info_batch_shape(dist_info: DistInfo) -> tf.Tensor:
+        first = next(iter(dist_info.values()), None)
+        return tf.shape(first)[:-1] if first is not None else tf.constant([0])
 
     def logli(self, x_var: tf.Tensor, dist_info: DistInfo) -> tf.Tensor:
-        return self._sum_over_x("logli", x_var, dist_info)
+        return self._sum_components(
+            "logli", tf.shape(x_var)[:-1], self.split_var(x_var), self.split_dist_info(dist_info)
+        )
 
     def marginal_logli(self, x_var: tf.Tensor, dist_info: DistInfo) -> tf.Tensor:
         """Sum of each component's own batch mixture, as the original (not the joint mixture)."""
-        return self._sum_over_x("marginal_logli", x_var, dist_info)
+        shape = tf.shape(x_var)[:-1]
+        return self._sum_components("marginal_logli", shape, self.split_var(x_var), self.split_dist_info(dist_info))
 
     def nonreparam_logli(self, x_var: tf.Tensor, dist_info: DistInfo) -> tf.Tensor:
-        return self._sum_over_x("nonreparam_logli", x_var, dist_info)
+        shape = tf.shape(x_var)[:-1]
+        return self._sum_components("nonreparam_logli", shape, self.split_var(x_var), self.split_dist_info(dist_info))
 
     def logli_prior(self, x_var: tf.Tensor) -> tf.Tensor:
-        return self._sum_over_x("logli_prior", x_var)
+        return self._sum_components("logli_prior", tf.shape(x_var)[:-1], self.split_var(x_var))
 
     def kl(self, p: DistInfo, q: DistInfo) -> tf.Tensor:
-        return self._sum_over_info("kl", p, q)
+        return self._sum_components("kl", self._info_batch_shape(p), self.split_dist_info(p), self.split_dist_info(q))
 
     def kl_prior(self, dist_info: DistInfo) -> tf.Tensor:
-        return self._sum_over_info("kl_prior", dist_info)
+        return self._sum_components("kl_prior", self._info_batch_shape(dist_info), self.split_dist_info(dist_info))
 
     def entropy(self, dist_info: DistInfo) -> tf.Tensor:
-        return self._sum_over_info("entropy", dist_info)
+        return self._sum_components("entropy", self._info_batch_shape(dist_info), self.split_dist_info(dist_info))
 
     def marginal_entropy(self, dist_info: DistInfo) -> tf.Tensor:
-        return self._sum_over_info("marginal_entropy", dist_info)
+        shape = self._info_batch_shape(dist_info)
+        return self._sum_components("marginal_entropy", shape, self.split_dist_info(dist_info))
 
     def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
         return self.join_vars([d.sample(info, rng) for d, info in zip(self._dists, self.split_dist_info(dist_info))])
