@@ -44,13 +44,13 @@ def ensure_writable_dir(path: str, flag: str) -> None:
         raise SetupError(f"--{flag}={path} is not a writable directory ({e.strerror or e}); choose another") from e
 
 
-def run_names(flag_values=FLAGS) -> list[tuple[int, str]]:
-    """(seed, exp_name) of each run the flags ask for: one, or one per --seeds entry."""
+def run_names(flag_values=FLAGS) -> tuple[str, list[tuple[int, str]]]:
+    """The base name and (seed, exp_name) of each run the flags ask for: one, or one per --seeds entry."""
     f = flag_values
     base = f.exp_name or f"{f.dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
     if not f.seeds:
-        return [(f.seed, base)]
-    return [(int(s), f"{base}_seed{int(s)}") for s in f.seeds]
+        return base, [(f.seed, base)]
+    return base, [(int(s), f"{base}_seed{int(s)}") for s in f.seeds]
 
 
 def build(seed: int, exp_name: str, dataset, flag_values=FLAGS) -> InfoGANTrainer:
@@ -109,9 +109,9 @@ def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str 
     return results
 
 
-def _summarize(runs: list[tuple[int, str]], results: dict[int, dict]) -> None:
+def _summarize(base: str, results: dict[int, dict]) -> None:
     if len(results) > 1:
-        out = Path(FLAGS.root_log_dir) / f"{runs[0][1].rsplit('_seed', 1)[0]}_summary"
+        out = Path(FLAGS.root_log_dir) / f"{base}_summary"
         summary.write_summary(out, results)
         print((out / "summary.md").read_text())
 
@@ -123,7 +123,7 @@ def _train_main(argv: list[str]) -> None:
         for flag in ("root_log_dir", "root_checkpoint_dir"):
             ensure_writable_dir(FLAGS[flag].value, flag)
         dataset = DATASETS[FLAGS.dataset](data_dir=FLAGS.data_dir)
-        runs, results = run_names(), {}
+        (base, runs), results, classifier_model = run_names(), {}, None
         for seed, exp_name in runs:
             trainer = build(seed, exp_name, dataset)
             trainer.log_dir.mkdir(parents=True, exist_ok=True)
@@ -131,9 +131,9 @@ def _train_main(argv: list[str]) -> None:
             print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")
             trainer.train()
             if FLAGS.evaluate:
-                classifier_model = classifier.load_or_train(dataset, FLAGS.classifier_path)
+                classifier_model = classifier_model or classifier.load_or_train(dataset, FLAGS.classifier_path)
                 results[seed] = evaluate_run(exp_name, seed, dataset, classifier_model)
-        _summarize(runs, results)
+        _summarize(base, results)
     except (SetupError, DataError, CheckpointError, NonFiniteLossError) as e:
         sys.exit(f"error: {e}")
     except TrainingInterrupted as e:
@@ -152,9 +152,9 @@ def _evaluate_main(argv: list[str]) -> None:
         if FLAGS.checkpoint:
             evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, classifier_model, checkpoint=FLAGS.checkpoint)
             return
-        runs = run_names()
+        base, runs = run_names()
         results = {seed: evaluate_run(name, seed, dataset, classifier_model) for seed, name in runs}
-        _summarize(runs, results)
+        _summarize(base, results)
     except (DataError, CheckpointError) as e:
         sys.exit(f"error: {e}")
 

@@ -23,12 +23,18 @@ def run_launcher(*flags, timeout=600, env=None):
     )
 
 
-def test_tiny_run_end_to_end(tmp_path, mnist_dir):
-    cache = tmp_path / "cache"
+@pytest.fixture(scope="module")
+def tiny_classifier_cache(mnist_dir, tmp_path_factory):
+    """A quickly trained classifier where $INFOGAN_CACHE_DIR points, so evaluation skips the real one."""
+    cache = tmp_path_factory.mktemp("cache")
     model, accuracy = classifier.train_classifier(MnistDataset(str(mnist_dir)), epochs=1, limit=2000)
-    cache.mkdir()
     model.save(cache / "mnist_classifier.keras")
     (cache / "mnist_classifier.json").write_text(json.dumps({"test_accuracy": accuracy}))
+    return dict(os.environ, **{classifier.CACHE_ENV: str(cache)}), accuracy
+
+
+def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
+    env, accuracy = tiny_classifier_cache
     result = run_launcher(
         f"--data_dir={mnist_dir}",
         "--eval_samples=200",
@@ -39,7 +45,7 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir):
         "--updates_per_epoch=3",
         "--max_epoch=2",
         "--leak=0.1",
-        env=dict(os.environ, **{classifier.CACHE_ENV: str(cache)}),
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("Epoch ") == 2 and "MI_disc" in result.stdout
@@ -50,6 +56,32 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir):
     results = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())  # every run evaluates itself
     assert results["step"] == 6 and results["classifier_test_accuracy"] == accuracy
     assert "| Test error, categorical code, Hungarian map | 5% |" in result.stdout
+
+
+def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifier_cache):
+    env, _ = tiny_classifier_cache
+    roots = [
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        f"--data_dir={mnist_dir}",
+    ]
+    tiny = ["--exp_name=multi", "--seeds=3,4", "--batch_size=8", "--updates_per_epoch=2", "--max_epoch=1"]
+    trained = run_launcher(*roots, *tiny, "--noevaluate", env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "ckt").iterdir()) == ["multi_seed3", "multi_seed4"]
+    evaluated = subprocess.run(
+        [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, *tiny, "--eval_samples=100"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=env,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    summary = json.loads((tmp_path / "logs" / "multi_summary" / "summary.json").read_text())
+    errors = summary["unsupervised_error_hungarian"]
+    assert set(errors["values"]) == {"3", "4"} and errors["min"] <= errors["median"] <= errors["max"]
+    assert "| seed 3 | seed 4 | mean | median | min | max |" in evaluated.stdout
 
 
 @pytest.mark.parametrize(
