@@ -170,6 +170,27 @@ class RegularizedGAN:
     def cont_reg_dist_info(self, reg_dist_info: DistInfo) -> DistInfo:
         return self._cont.dist_info(reg_dist_info)
 
+    @property
+    def code_group_names(self) -> list[str]:
+        """The non-empty groups of regularised codes: "disc" (categorical, Bernoulli), "cont" (Gaussian)."""
+        return [
+            name
+            for name, dist in (("disc", self.reg_disc_latent_dist), ("cont", self.reg_cont_latent_dist))
+            if dist.dists
+        ]
+
+    def code_groups(self, z_var: tf.Tensor, reg_dist_info: DistInfo) -> list[tuple[str, Product, tf.Tensor, DistInfo]]:
+        """Per group: its name, its Product, its codes in ``z_var`` and Q's posterior over them.
+
+        The original logs and penalises L_I of discrete and continuous codes separately.
+        """
+        reg_z = self.reg_z(z_var)
+        groups = {
+            "disc": (self.reg_disc_latent_dist, self.disc_reg_z(reg_z), self.disc_reg_dist_info(reg_dist_info)),
+            "cont": (self.reg_cont_latent_dist, self.cont_reg_z(reg_z), self.cont_reg_dist_info(reg_dist_info)),
+        }
+        return [(name, *groups[name]) for name in self.code_group_names]
+
     def combine_reg_nonreg_z(self, reg_z_var: tf.Tensor, nonreg_z_var: tf.Tensor) -> tf.Tensor:
         reg_parts = iter(self.reg_latent_dist.split_var(reg_z_var))
         nonreg_parts = iter(self.nonreg_latent_dist.split_var(nonreg_z_var))

@@ -158,9 +158,8 @@ class InfoGANTrainer:
     def _log_keys(self) -> list[str]:
         """The original's log_vars, in its order."""
         keys = ["discriminator_loss", "generator_loss"]
-        for suffix, dist in (("disc", self.model.reg_disc_latent_dist), ("cont", self.model.reg_cont_latent_dist)):
-            if dist.dists:
-                keys += [f"MI_{suffix}", f"CrossEnt_{suffix}"]
+        for suffix in self.model.code_group_names:
+            keys += [f"MI_{suffix}", f"CrossEnt_{suffix}"]
         for idx, dist in enumerate(self.model.reg_latent_dist.dists):
             if "stddev" in dist.dist_info_keys:
                 keys += [f"max_std_{idx}", f"min_std_{idx}"]
@@ -168,20 +167,13 @@ class InfoGANTrainer:
 
     def info_terms(self, z_var: tf.Tensor, reg_dist_info: dict) -> dict[str, tf.Tensor]:
         """L_I and its cross-entropy, per code group (discrete, continuous) and in total."""
-        model = self.model
-        reg_z = model.reg_z(z_var)
-        groups = (
-            ("disc", model.reg_disc_latent_dist, model.disc_reg_z(reg_z), model.disc_reg_dist_info(reg_dist_info)),
-            ("cont", model.reg_cont_latent_dist, model.cont_reg_z(reg_z), model.cont_reg_dist_info(reg_dist_info)),
-        )
         terms = {"MI": tf.constant(0.0), "CrossEnt": tf.constant(0.0)}
-        for suffix, dist, codes, info in groups:
-            if dist.dists:
-                term = losses.mutual_info(dist, codes, info)
-                terms[f"MI_{suffix}"] = term.mi
-                terms[f"CrossEnt_{suffix}"] = term.cross_ent
-                terms["MI"] += term.mi
-                terms["CrossEnt"] += term.cross_ent
+        for suffix, dist, codes, info in self.model.code_groups(z_var, reg_dist_info):
+            term = losses.mutual_info(dist, codes, info)
+            terms[f"MI_{suffix}"] = term.mi
+            terms[f"CrossEnt_{suffix}"] = term.cross_ent
+            terms["MI"] += term.mi
+            terms["CrossEnt"] += term.cross_ent
         return terms
 
     @staticmethod
