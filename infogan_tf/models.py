@@ -146,6 +146,11 @@ class RegularizedGAN:
         x_dist_info = self.output_dist.activate_dist(x_dist_flat)
         return self.output_dist.sample(x_dist_info), x_dist_info
 
+    def generate_mean(self, z_var: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """The mean image of G's output distribution (what grids and samples show)."""
+        _, info = self.generate(z_var, training=training)
+        return info["p"] if "p" in info else info["mean"]
+
     def reg_z(self, z_var: tf.Tensor) -> tf.Tensor:
         return self._reg.var(z_var)
 

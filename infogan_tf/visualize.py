@@ -89,9 +89,7 @@ class FactorVisualizer:
         for idx, dist in enumerate(self.model.reg_latent_dist.dists):
             values = code_values(dist, cont_range=self.cont_range)
             z = traversal_latents(self.model, idx, values, self.fixed_reg, self.fixed_nonreg)
-            _, x_dist_info = self.model.generate(z, training=False)
-            mean_image = x_dist_info["p"] if "p" in x_dist_info else x_dist_info["mean"]
-            images = np.asarray(inverse_transform(mean_image))
+            images = np.asarray(inverse_transform(self.model.generate_mean(z)))
             out[f"image_{idx}_{type(dist).__name__}"] = image_grid(
                 images, self.rows, len(values), self.model.image_shape
             )
