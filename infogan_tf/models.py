@@ -30,8 +30,8 @@ class Discrimination(NamedTuple):
 
     d: tf.Tensor
     d_logit: tf.Tensor
-    reg_dist_info: DistInfo
-    reg_dist_flat: tf.Tensor
+    reg_dist_info: DistInfo | None
+    reg_dist_flat: tf.Tensor | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,21 +124,25 @@ class RegularizedGAN:
         """The stacks by name, for checkpoints and summaries."""
         return {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
 
-    def discriminate(self, x_var: tf.Tensor, training: bool = False, detach_q: bool = False) -> Discrimination:
+    def discriminate(
+        self, x_var: tf.Tensor, training: bool = False, detach_q: bool = False, with_q: bool = True
+    ) -> Discrimination:
         """One body pass feeds both heads (the original ran the body once per head).
 
         ``detach_q`` stops Q's gradient at the shared body, so Q can be trained to read a
-        plain GAN's images without shaping D's features.
+        plain GAN's images without shaping D's features. ``with_q=False`` skips Q (its
+        fields are None): the D step needs no Q of real images, and the original's graph
+        never ran it there, so Q's BatchNorm statistics see generated images only.
         """
         body = self.networks.d_body(x_var, training=training)
         d_logit = tf.cast(self.networks.d_head(body, training=training)[:, 0], tf.float32)
-        q_input = tf.stop_gradient(body) if detach_q else body
-        reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
+        reg_dist_flat = reg_dist_info = None
+        if with_q:
+            q_input = tf.stop_gradient(body) if detach_q else body
+            reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
+            reg_dist_info = self.reg_latent_dist.activate_dist(reg_dist_flat)
         return Discrimination(
-            d=tf.nn.sigmoid(d_logit),
-            d_logit=d_logit,
-            reg_dist_info=self.reg_latent_dist.activate_dist(reg_dist_flat),
-            reg_dist_flat=reg_dist_flat,
+            d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info, reg_dist_flat=reg_dist_flat
         )
 
     def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:

@@ -191,7 +191,7 @@ class InfoGANTrainer:
         fake_x, _ = model.generate(z, training=True)
         variables = model.discriminator_variables
         with tf.GradientTape() as tape:
-            real = model.discriminate(real_x, training=True)
+            real = model.discriminate(real_x, training=True, with_q=False)
             fake = model.discriminate(fake_x, training=True, detach_q=self.q_only)
             info = self.info_terms(z, fake.reg_dist_info)
             d_loss = losses.discriminator_loss(real.d_logit, fake.d_logit)

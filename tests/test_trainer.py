@@ -162,3 +162,14 @@ def test_baseline_mode_trains_q_but_keeps_d_and_g_a_plain_gan(tmp_path):
     for name in ("d_body", "d_head", "generator"):  # same seeds, same data: Q must not have touched them
         for a, b in zip(getattr(baseline.model.networks, name).weights, getattr(plain.model.networks, name).weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=name)
+
+
+def test_discriminate_without_q_leaves_q_untouched(tmp_path):
+    model = make_trainer(tmp_path).model
+    q_bn = next(lay for lay in model.networks.q_head.layers if isinstance(lay, keras.layers.BatchNormalization))
+    before = q_bn.moving_mean.numpy().copy()
+    without = model.discriminate(real_batch(), training=True, with_q=False)
+    assert without.reg_dist_info is None and without.d.shape == (8,)
+    np.testing.assert_array_equal(q_bn.moving_mean.numpy(), before)
+    with_q = model.discriminate(real_batch(), training=True)
+    assert with_q.reg_dist_info is not None and not np.array_equal(q_bn.moving_mean.numpy(), before)
