@@ -31,10 +31,6 @@ from infogan_tf.evaluation.classifier import DigitClassifier  # noqa: E402
 from infogan_tf.evaluation.metrics import classifier_score, clustering_errors, confusion, frechet_distance  # noqa: E402
 from infogan_tf.visualize import FactorVisualizer, save_png  # noqa: E402
 
-PAPER = {
-    "unsupervised_error_hungarian": 0.05,
-    "mi_disc_final": math.log(10),
-}
 TRAVERSAL_RANGE = (-2.0, 2.0)
 
 
