@@ -105,7 +105,7 @@ def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str 
         num_samples=f.eval_samples,
         seed=seed,
     )
-    print(Path(log_dir / "results.md").read_text() if not checkpoint else json.dumps(results, indent=2))
+    print(report.results_markdown(results) if not checkpoint else json.dumps(results, indent=2))
     return results
 
 

@@ -116,10 +116,6 @@ class RegularizedGAN:
         return [v for m in self.networks.discriminator_models for v in m.trainable_variables]
 
     @property
-    def q_head_variables(self) -> list[tf.Variable]:
-        return list(self.networks.q_head.trainable_variables)
-
-    @property
     def keras_models(self) -> dict[str, keras.Model]:
         """The stacks by name, for checkpoints and summaries."""
         return {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}

@@ -306,7 +306,7 @@ class InfoGANTrainer:
             start = time.perf_counter()
             for i in range(first, self.updates_per_epoch):
                 self.update(next(batches))
-                counter, bad = int(self.step.numpy()), int(self._first_nonfinite.numpy())
+                counter, bad = epoch * self.updates_per_epoch + i + 1, int(self._first_nonfinite.numpy())
                 if bad >= 0:
                     raise self._nonfinite_error(counter, bad)
                 if counter % self.snapshot_interval == 0:
