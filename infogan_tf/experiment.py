@@ -20,7 +20,7 @@ import tensorflow as tf
 from absl import app
 
 from infogan_tf import flags as _flags
-from infogan_tf.checkpoints import CheckpointError
+from infogan_tf.checkpoints import CheckpointError, checkpoint_paths
 from infogan_tf.datasets import DATASETS, DataError
 from infogan_tf.distributions import MeanBernoulli
 from infogan_tf.evaluation import classifier, report, summary
@@ -98,7 +98,7 @@ def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str 
         checkpoint or Path(f.root_checkpoint_dir) / exp_name,
         dataset,
         classifier,
-        out_dir=log_dir if not checkpoint else Path(checkpoint).parent / "evaluation",
+        out_dir=log_dir if not checkpoint else checkpoint_paths(checkpoint)[0] / "evaluation",
         log_dir=log_dir,
         baseline_checkpoint=Path(f.root_checkpoint_dir) / baseline if baseline else None,
         baseline_log_dir=Path(f.root_log_dir) / baseline if baseline else None,
