@@ -42,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch_sizes", default="32,64,128,256,512,1024", help="the sweep's batch sizes")
     p.add_argument(
-        "--sweep_mode", default="xla", choices=["eager", "function", "xla"], help="compile mode of the sweep"
+        "--sweep_mode", default="function", choices=["eager", "function", "xla"], help="compile mode of the sweep"
     )
     p.add_argument("--modes", default="eager,function,xla", help="compile modes compared at --mode_batch")
     p.add_argument("--mode_batch", type=int, default=128)

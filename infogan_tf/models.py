@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from infogan_tf.distributions import Bernoulli, Categorical, DistInfo, Distribution, Gaussian, Product
-from infogan_tf.networks import ORIGINAL_LEAK, build_networks
+from infogan_tf.networks import ORIGINAL_LEAK, apply_per_batch, build_networks
 
 LatentSpec = Sequence[tuple[Distribution, bool]]
 
@@ -140,6 +140,30 @@ class RegularizedGAN:
         return Discrimination(
             d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info, reg_dist_flat=reg_dist_flat
         )
+
+    def discriminate_real_and_fake(
+        self, real_x: tf.Tensor, fake_x: tf.Tensor, training: bool = False, detach_q: bool = False
+    ) -> tuple[Discrimination, Discrimination]:
+        """``discriminate(real_x, with_q=False)`` then ``discriminate(fake_x)``, as one pass of D's body.
+
+        What the D step needs. Each batch keeps its own BatchNorm statistics, as with two
+        calls (see ``networks.apply_per_batch``); only the fake batch goes through Q.
+        """
+        real_body, fake_body = apply_per_batch(self.networks.d_body, [real_x, fake_x], training)
+        real_logit, fake_logit = (
+            tf.cast(logit[:, 0], tf.float32)
+            for logit in apply_per_batch(self.networks.d_head, [real_body, fake_body], training)
+        )
+        q_input = tf.stop_gradient(fake_body) if detach_q else fake_body
+        reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
+        real = Discrimination(d=tf.nn.sigmoid(real_logit), d_logit=real_logit, reg_dist_info=None, reg_dist_flat=None)
+        fake = Discrimination(
+            d=tf.nn.sigmoid(fake_logit),
+            d_logit=fake_logit,
+            reg_dist_info=self.reg_latent_dist.activate_dist(reg_dist_flat),
+            reg_dist_flat=reg_dist_flat,
+        )
+        return real, fake
 
     def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:
         x_dist_flat = tf.cast(self.networks.generator(z_var, training=training), tf.float32)

@@ -16,7 +16,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 import keras
+import tensorflow as tf
 from keras import layers
+
+from infogan_tf.fast_layers import FusedBatchNormalization, LeakyReLU
 
 ORIGINAL_LEAK = 0.01
 PAPER_LEAK = 0.1
@@ -53,8 +56,8 @@ def _deconv(filters: int) -> layers.Conv2DTranspose:
     )
 
 
-def _batch_norm() -> layers.BatchNormalization:
-    return layers.BatchNormalization(
+def _batch_norm() -> FusedBatchNormalization:
+    return FusedBatchNormalization(
         momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
     )
 
@@ -74,8 +77,8 @@ def mnist_networks(
             f"but the output distribution needs {output_flat_dim}"
         )
 
-    def lrelu() -> layers.LeakyReLU:
-        return layers.LeakyReLU(negative_slope=leak)
+    def lrelu() -> LeakyReLU:
+        return LeakyReLU(negative_slope=leak)
 
     d_body = keras.Sequential(
         [
@@ -120,6 +123,25 @@ def mnist_networks(
 
 
 NETWORK_TYPES: dict[str, Callable[..., Networks]] = {"mnist": mnist_networks}
+
+
+def apply_per_batch(stack: keras.Sequential, batches: Sequence[tf.Tensor], training: bool) -> list[tf.Tensor]:
+    """``stack`` on each of ``batches``, computed as one pass over them all.
+
+    The same as calling ``stack`` on each batch in turn, BatchNorm included: each
+    BatchNorm layer normalises every batch with that batch's own statistics and updates
+    its moving averages batch by batch, in order. Every other layer runs once on the
+    concatenation, so a convolution or matmul is one large op instead of several small
+    ones and its weight gradient is summed inside that op.
+    """
+    sizes = [b.shape[0] for b in batches]
+    h = tf.concat(list(batches), axis=0)
+    for layer in stack.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            h = tf.concat([layer(part, training=training) for part in tf.split(h, sizes)], axis=0)
+        else:
+            h = layer(h, training=training)
+    return tf.split(h, sizes)
 
 
 PRECISIONS = ("float32", "mixed_bfloat16")

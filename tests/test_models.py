@@ -4,9 +4,10 @@ import pytest
 import tensorflow as tf
 
 from infogan_tf.distributions import Bernoulli, Categorical, MeanBernoulli, Uniform
+from infogan_tf.fast_layers import FusedBatchNormalization
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
 from infogan_tf.models import RegularizedGAN
-from infogan_tf.networks import PAPER_LEAK, build_networks
+from infogan_tf.networks import PAPER_LEAK, apply_per_batch, build_networks
 
 
 def mnist_model(leak=0.01, spec=MNIST_LATENT_SPEC):
@@ -147,3 +148,57 @@ def test_mixed_bfloat16_computes_in_bfloat16_on_float32_variables():
     full = RegularizedGAN(MeanBernoulli(784), spec, 16, (28, 28, 1), "mnist")
     x32, _ = full.generate(z, training=True)
     assert 0 < np.abs(x.numpy() - x32.numpy()).max() < 0.1  # same weights, bfloat16 rounding only
+
+
+def batch_norm_state(model):
+    return [
+        v.numpy().copy()
+        for m in model.networks.discriminator_models
+        for layer in m.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+        for v in (layer.moving_mean, layer.moving_variance)
+    ]
+
+
+def test_one_pass_over_real_and_fake_equals_two_discriminate_calls():
+    """Same outputs, gradients and BatchNorm moving averages as the two calls it replaces."""
+    two, one = mnist_model(), mnist_model()
+    rng = np.random.default_rng(5)
+    real = tf.constant(rng.uniform(size=(16, 784)).astype(np.float32))
+    fake = tf.constant(rng.uniform(size=(16, 784)).astype(np.float32) ** 3)  # other statistics than real
+
+    def run(model, pass_):
+        with tf.GradientTape() as tape:
+            r, f = pass_(model)
+            loss = tf.reduce_sum(r.d_logit) - 2 * tf.reduce_sum(f.d_logit) + tf.reduce_sum(f.reg_dist_flat**2)
+        return r, f, tape.gradient(loss, model.discriminator_variables)
+
+    r2, f2, g2 = run(
+        two, lambda m: (m.discriminate(real, training=True, with_q=False), m.discriminate(fake, training=True))
+    )
+    r1, f1, g1 = run(one, lambda m: m.discriminate_real_and_fake(real, fake, training=True))
+    assert r1.reg_dist_info is None and r1.reg_dist_flat is None
+    np.testing.assert_allclose(r1.d_logit, r2.d_logit, atol=1e-4)
+    np.testing.assert_allclose(f1.d_logit, f2.d_logit, atol=1e-4)
+    np.testing.assert_allclose(f1.reg_dist_flat, f2.reg_dist_flat, atol=1e-4)
+    for a, b in zip(g1, g2):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-3)
+    for a, b in zip(batch_norm_state(one), batch_norm_state(two)):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-5)
+    assert not np.allclose(batch_norm_state(one)[0], 0.0)  # the moving averages did move
+
+
+def test_apply_per_batch_equals_one_call_per_batch():
+    def stack():
+        keras.utils.set_random_seed(0)
+        layers = [keras.layers.Dense(5), FusedBatchNormalization(), keras.layers.ReLU()]
+        return keras.Sequential([keras.Input((6,)), *layers])
+
+    joint, separate = stack(), stack()
+    a = tf.random.uniform([8, 6], seed=1)
+    b = 5.0 + 3.0 * tf.random.uniform([4, 6], seed=2)  # another size and other statistics
+    out_a, out_b = apply_per_batch(joint, [a, b], training=True)
+    np.testing.assert_allclose(out_a, separate(a, training=True), atol=1e-5)
+    np.testing.assert_allclose(out_b, separate(b, training=True), atol=1e-5)
+    for u, v in zip(joint.layers[1].weights, separate.layers[1].weights):
+        np.testing.assert_allclose(u.numpy(), v.numpy(), atol=1e-6)

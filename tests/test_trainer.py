@@ -150,6 +150,21 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     )
 
 
+def test_a_non_finite_weight_is_never_checkpointed(tmp_path):
+    """Losses can stay finite while a weight is not (here a moving average, used only at inference)."""
+    trainer = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=6, snapshot_interval=2)
+    layers = trainer.model.networks.generator.layers
+    bn = next(lay for lay in layers if isinstance(lay, keras.layers.BatchNormalization))
+
+    def poison(step):
+        if step == 3:
+            bn.moving_mean.assign(tf.fill(bn.moving_mean.shape, np.inf))
+
+    with pytest.raises(NonFiniteLossError, match=rf"update 4: weight {bn.moving_mean.path} is not finite"):
+        trainer.train(after_update=poison)
+    assert [p.rsplit("-", 1)[1] for p in trainer.checkpoint_manager.checkpoints] == ["2"]
+
+
 def test_baseline_mode_trains_q_but_keeps_d_and_g_a_plain_gan(tmp_path):
     baseline = make_trainer(tmp_path / "b", info_reg_coeff=0.0, train_q=True)
     plain = make_trainer(tmp_path / "p", info_reg_coeff=0.0)

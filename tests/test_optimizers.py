@@ -1,0 +1,57 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from infogan_tf.optimizers import FusedAdam
+
+
+def numpy_adam(w, grads, lr, beta_1, beta_2, epsilon):
+    """TF 0.9's ApplyAdam, written out: bias correction folded into the step size."""
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    for t, g in enumerate(grads, start=1):
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        w = w - lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + epsilon)
+    return w, m, v
+
+
+def test_fused_adam_is_the_original_update():
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(30, 20)).astype(np.float32)
+    grads = [rng.normal(scale=10.0**-k, size=w0.shape).astype(np.float32) for k in range(6)]
+    var = tf.Variable(w0)
+    opt = FusedAdam(1e-3, beta_1=0.5, epsilon=1e-8)
+    step = tf.function(lambda g: opt.apply_gradients([(g, var)]))
+    for g in grads:
+        step(tf.constant(g))
+    w, m, v = numpy_adam(w0.astype(np.float64), grads, 1e-3, 0.5, 0.999, 1e-8)
+    np.testing.assert_allclose(var.numpy(), w, rtol=0, atol=1e-6)
+    slots = {v.path.rsplit("_", 1)[1]: v.numpy() for v in opt.variables if v.path.endswith(("momentum", "velocity"))}
+    np.testing.assert_allclose(slots["momentum"], m, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(slots["velocity"], v, rtol=5e-5, atol=1e-12)  # float32 1 - 0.999 is 0.99998713e-3
+    assert int(opt.iterations.numpy()) == len(grads)
+
+
+def test_fused_adam_matches_keras_adam_and_shares_its_checkpoints(tmp_path):
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(64,)).astype(np.float32)
+    runs = {}
+    for name, cls in (("keras", keras.optimizers.Adam), ("fused", FusedAdam)):
+        var, opt = tf.Variable(w0), cls(2e-4, beta_1=0.5, epsilon=1e-8)
+        for k in range(5):
+            opt.apply_gradients([(tf.constant(np.cos(w0 * k)), var)])
+        runs[name] = (var, opt)
+    np.testing.assert_allclose(runs["fused"][0].numpy(), runs["keras"][0].numpy(), atol=1e-7)
+    path = tf.train.Checkpoint(opt=runs["keras"][1], var=runs["keras"][0]).write(str(tmp_path / "ckpt"))
+    var, opt = tf.Variable(tf.zeros_like(w0)), FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8)
+    opt.build([var])
+    tf.train.Checkpoint(opt=opt, var=var).read(path).assert_consumed()
+    assert int(opt.iterations.numpy()) == 5
+    for restored, saved in zip(opt.variables, runs["keras"][1].variables):
+        np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+
+
+def test_fused_adam_refuses_amsgrad():
+    with pytest.raises(ValueError, match="AMSGrad"):
+        FusedAdam(amsgrad=True)
