@@ -134,14 +134,15 @@ def apply_per_batch(stack: keras.Sequential, batches: Sequence[tf.Tensor], train
     concatenation, so a convolution or matmul is one large op instead of several small
     ones and its weight gradient is summed inside that op.
     """
-    sizes = [b.shape[0] for b in batches]
+    static = [b.shape[0] for b in batches]
+    sizes = static if None not in static else tf.stack([tf.shape(b)[0] for b in batches])
     h = tf.concat(list(batches), axis=0)
     for layer in stack.layers:
         if isinstance(layer, layers.BatchNormalization):
-            h = tf.concat([layer(part, training=training) for part in tf.split(h, sizes)], axis=0)
+            h = tf.concat([layer(part, training=training) for part in tf.split(h, sizes, num=len(batches))], axis=0)
         else:
             h = layer(h, training=training)
-    return tf.split(h, sizes)
+    return tf.split(h, sizes, num=len(batches))
 
 
 PRECISIONS = ("float32", "mixed_bfloat16")

@@ -202,3 +202,8 @@ def test_apply_per_batch_equals_one_call_per_batch():
     np.testing.assert_allclose(out_b, separate(b, training=True), atol=1e-5)
     for u, v in zip(joint.layers[1].weights, separate.layers[1].weights):
         np.testing.assert_allclose(u.numpy(), v.numpy(), atol=1e-6)
+    unknown = tf.TensorSpec([None, 6], tf.float32)  # batch sizes known only at run time
+    traced = tf.function(lambda x, y: apply_per_batch(joint, [x, y], False), input_signature=[unknown, unknown])
+    out_a, out_b = traced(a, b)
+    np.testing.assert_allclose(out_b, joint(b, training=False), atol=1e-5)
+    assert out_a.shape == (8, 5)
