@@ -134,6 +134,10 @@ def apply_per_batch(stack: keras.Sequential, batches: Sequence[tf.Tensor], train
     concatenation, so a convolution or matmul is one large op instead of several small
     ones and its weight gradient is summed inside that op.
     """
+    if not isinstance(stack, keras.Sequential):
+        raise TypeError(
+            f"apply_per_batch walks a keras.Sequential layer by layer; {stack.name} is a {type(stack).__name__}"
+        )
     static = [b.shape[0] for b in batches]
     sizes = static if None not in static else tf.stack([tf.shape(b)[0] for b in batches])
     h = tf.concat(list(batches), axis=0)

@@ -207,3 +207,6 @@ def test_apply_per_batch_equals_one_call_per_batch():
     out_a, out_b = traced(a, b)
     np.testing.assert_allclose(out_b, joint(b, training=False), atol=1e-5)
     assert out_a.shape == (8, 5)
+    functional = keras.Model(joint.inputs, joint.outputs, name="functional")
+    with pytest.raises(TypeError, match="walks a keras.Sequential"):
+        apply_per_batch(functional, [a, b], True)
