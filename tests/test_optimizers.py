@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -55,3 +59,41 @@ def test_fused_adam_matches_keras_adam_and_shares_its_checkpoints(tmp_path):
 def test_fused_adam_refuses_amsgrad():
     with pytest.raises(ValueError, match="AMSGrad"):
         FusedAdam(amsgrad=True)
+
+
+MIRRORED = """
+import json, keras, numpy as np, tensorflow as tf
+from infogan_tf.optimizers import FusedAdam
+runs = {}
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+for cls in (keras.optimizers.Adam, FusedAdam):
+    with strategy.scope():
+        var = tf.Variable(np.arange(4, dtype=np.float32))
+        opt = cls(1e-2, beta_1=0.5)
+        opt.build([var])
+
+    @tf.function
+    def step():
+        def replica_step():
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            opt.apply_gradients([(tf.cast(replica + 1, tf.float32) * tf.ones(4), var)])
+
+        strategy.run(replica_step)
+
+    for _ in range(3):
+        step()
+    runs[cls.__name__] = [v.numpy().tolist() for v in var.values]
+print(json.dumps(runs))
+"""
+
+
+def test_fused_adam_under_a_mirrored_strategy():
+    """Two replicas (two logical CPUs, in a fresh process): same update on both, same as Keras Adam."""
+    out = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True, timeout=300, check=True)
+    runs = json.loads(out.stdout.strip().splitlines()[-1])
+    keras_run, fused_run = np.array(runs["Adam"]), np.array(runs["FusedAdam"])
+    np.testing.assert_array_equal(fused_run[0], fused_run[1])
+    np.testing.assert_allclose(fused_run, keras_run, atol=1e-6)
+    assert not np.allclose(fused_run[0], np.arange(4))
