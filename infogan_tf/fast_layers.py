@@ -2,16 +2,17 @@
 
 ``FusedBatchNormalization``: Keras 3 computes batch statistics and the normalisation as
 separate element-wise ops (and their gradients as a dozen more); ``FusedBatchNormV3`` does
-each direction in one op, which on a CPU roughly halves BatchNorm's share of an InfoGAN
-update. Same weights, names and checkpoint layout as ``keras.layers.BatchNormalization``;
-the moving variance is fed the biased batch variance, as in Keras and in the original
-(prettytensor's ``tf.nn.moments``), not the kernel's Bessel-corrected one.
+each direction in one op (in one CPU profile of an InfoGAN update, BatchNorm's op time
+fell from 55 to 22 ms). Same weights, names and checkpoint layout as
+``keras.layers.BatchNormalization``; the moving variance is fed the biased batch variance,
+as in Keras and in the original (prettytensor's ``tf.nn.moments``), not the kernel's
+Bessel-corrected one.
 
 ``LeakyReLU``: its gradient reads the layer's output instead of its input (exact for a
 slope >= 0, where both have the same sign). With the input's, TF 2.21's Grappler remapper
-fuses Conv2D + BiasAdd + LeakyRelu, finds the gradient still reading the BiasAdd it
-removed, and abandons every fusion of the graph ("remapper failed: ... fanout ...
-LeakyReluGrad exist for missing node ...").
+tries to fuse Conv2D + BiasAdd + LeakyRelu, finds the gradient still reading the BiasAdd,
+and gives up ("remapper failed: ... fanout ... LeakyReluGrad exist for missing node ..."),
+leaving the three as separate ops.
 """
 
 from __future__ import annotations

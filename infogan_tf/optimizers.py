@@ -3,7 +3,7 @@
 Keras 3's Adam spells the update out in about ten element-wise ops per variable; on a CPU
 each is a pass over memory, and for InfoGAN's two 6.4M-weight dense layers they cost as much
 as a convolution. ``ResourceApplyAdam`` computes the same update, with the same bias
-correction and epsilon placement, in one multithreaded pass. Everything else (variables,
+correction and epsilon placement, in one multithreaded op. Everything else (variables,
 iteration counter, learning-rate schedules, checkpoint layout, ``tf.distribute`` handling)
 is Keras's, so a checkpoint written with one optimiser restores into the other.
 """
