@@ -131,15 +131,7 @@ class RegularizedGAN:
         never ran it there, so Q's BatchNorm statistics see generated images only.
         """
         body = self.networks.d_body(x_var, training=training)
-        d_logit = tf.cast(self.networks.d_head(body, training=training)[:, 0], tf.float32)
-        reg_dist_flat = reg_dist_info = None
-        if with_q:
-            q_input = tf.stop_gradient(body) if detach_q else body
-            reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
-            reg_dist_info = self.reg_latent_dist.activate_dist(reg_dist_flat)
-        return Discrimination(
-            d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info, reg_dist_flat=reg_dist_flat
-        )
+        return self._heads(body, self.networks.d_head(body, training=training), training, detach_q, with_q)
 
     def discriminate_real_and_fake(
         self, real_x: tf.Tensor, fake_x: tf.Tensor, training: bool = False, detach_q: bool = False
@@ -149,21 +141,26 @@ class RegularizedGAN:
         What the D step needs. Each batch keeps its own BatchNorm statistics, as with two
         calls (see ``networks.apply_per_batch``); only the fake batch goes through Q.
         """
-        real_body, fake_body = apply_per_batch(self.networks.d_body, [real_x, fake_x], training)
-        real_logit, fake_logit = (
-            tf.cast(logit[:, 0], tf.float32)
-            for logit in apply_per_batch(self.networks.d_head, [real_body, fake_body], training)
+        bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x], training)
+        real_logit, fake_logit = apply_per_batch(self.networks.d_head, bodies, training)
+        return (
+            self._heads(bodies[0], real_logit, training, detach_q=False, with_q=False),
+            self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True),
         )
-        q_input = tf.stop_gradient(fake_body) if detach_q else fake_body
-        reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
-        real = Discrimination(d=tf.nn.sigmoid(real_logit), d_logit=real_logit, reg_dist_info=None, reg_dist_flat=None)
-        fake = Discrimination(
-            d=tf.nn.sigmoid(fake_logit),
-            d_logit=fake_logit,
-            reg_dist_info=self.reg_latent_dist.activate_dist(reg_dist_flat),
-            reg_dist_flat=reg_dist_flat,
+
+    def _heads(
+        self, body: tf.Tensor, d_head_out: tf.Tensor, training: bool, detach_q: bool, with_q: bool
+    ) -> Discrimination:
+        """D's verdict from its head's output, and Q's posterior from the body when ``with_q``."""
+        d_logit = tf.cast(d_head_out[:, 0], tf.float32)
+        reg_dist_flat = reg_dist_info = None
+        if with_q:
+            q_input = tf.stop_gradient(body) if detach_q else body
+            reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
+            reg_dist_info = self.reg_latent_dist.activate_dist(reg_dist_flat)
+        return Discrimination(
+            d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info, reg_dist_flat=reg_dist_flat
         )
-        return real, fake
 
     def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:
         x_dist_flat = tf.cast(self.networks.generator(z_var, training=training), tf.float32)
