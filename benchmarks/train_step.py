@@ -5,11 +5,12 @@
     python benchmarks/train_step.py --smoke                  # seconds; what CI runs
 
 One update is the trainer's real one (a D/Q step on a real and a fake batch, then a G
-step on fresh latents); images/s counts the real batch, as the peer does. Reports the
-median and min/max ms/update over repetitions after warm-up, FLOP/s (the shared bench's
-"3x" count, computed from the model's layers) and its fraction of a TF matmul's GFLOP/s
-measured in the same run. With --peer, ours and ../shared/bench/peer_torch_step.py run in
-alternation (A B A B ...) and each pair's ratio is printed.
+step on fresh latents; one row per precision with --reuse_fake_batch); images/s counts
+the real batch, as the peer does. Reports the median and min/max ms/update over
+repetitions after warm-up, FLOP/s (the shared bench's "3x" count, computed from the
+model's layers) and its fraction of a TF matmul's GFLOP/s measured in the same run.
+With --peer, ours and ../shared/bench/peer_torch_step.py run in alternation (A B A B ...)
+and each pair's ratio is printed.
 """
 
 from __future__ import annotations
@@ -68,9 +69,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def measure(batch: int, mode: str, precision: str, args, dataset=None) -> dict:
+def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fake_batch: bool = False) -> dict:
     """One configuration: ms/update, images/s and FLOP/s; real data when ``dataset`` is given."""
-    trainer = make_trainer(batch, precision=precision, jit_compile=mode == "xla", dataset=dataset)
+    trainer = make_trainer(
+        batch, precision=precision, jit_compile=mode == "xla", dataset=dataset, reuse_fake_batch=reuse_fake_batch
+    )
     update = trainer._update if mode == "eager" else trainer.update
     if dataset is not None:
         batches = iter(dataset.train.batches(batch))
@@ -85,12 +88,13 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None) -> dict:
 
     ms = time_updates(step, lambda: trainer.step.numpy(), args.steps, args.reps, args.warmup)
     stats = summary(ms)
-    flops = step_flops(trainer.model, batch)
+    flops = step_flops(trainer.model, batch, reuse_fake_batch)
     return {
         "batch": batch,
         "mode": mode,
         "precision": precision,
         "pipeline": "real" if dataset is not None else "synthetic",
+        "variant": "reuse_fake" if reuse_fake_batch else "default",
         "ms_per_update": stats,
         "images_per_s": 1000 * batch / stats["median"],
         "gflops_per_s": flops / stats["median"] / 1e6,
@@ -114,13 +118,16 @@ def row(r: dict, peak: dict[str, float]) -> str:
     ms = r["ms_per_update"]
     fraction = r["gflops_per_s"] / peak[r["precision"]]
     return (
-        f"{r['batch']:>5} {r['mode']:>8} {r['precision']:>14} {r['pipeline']:>9} "
+        f"{r['batch']:>5} {r['mode']:>8} {r['precision']:>14} {r['pipeline']:>9} {r['variant']:>10} "
         f"{ms['median']:>8.1f} {ms['min']:>7.1f} {ms['max']:>7.1f} {r['images_per_s']:>8.0f} "
         f"{r['gflops_per_s']:>7.1f} {100 * fraction:>6.1f}%"
     )
 
 
-HEADER = "batch     mode      precision  pipeline  ms/upd     min     max  images/s  GFLOP/s  of peak\n" + "-" * 88
+HEADER = (
+    "batch     mode      precision  pipeline    variant  ms/upd     min     max  images/s  GFLOP/s  of peak\n"
+    + "-" * 99
+)
 
 
 def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
@@ -162,6 +169,7 @@ def main(argv=None) -> None:
     for precision in precisions:
         for mode in args.modes.split(","):
             record(measure(args.mode_batch, mode, precision, args), part="modes")
+        record(measure(args.mode_batch, args.sweep_mode, precision, args, reuse_fake_batch=True), part="reuse_fake")
     for precision in precisions:
         for batch in map(int, args.batch_sizes.split(",")):
             record(measure(batch, args.sweep_mode, precision, args), part="sweep", sweep=True)

@@ -26,6 +26,7 @@ from infogan_tf.distributions import MeanBernoulli
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.models import RegularizedGAN
+from infogan_tf.optimizers import scaled_learning_rate
 from infogan_tf.trainer import InfoGANTrainer, NonFiniteLossError, TrainingInterrupted
 
 FLAGS = _flags.FLAGS
@@ -79,13 +80,16 @@ def build(seed: int, exp_name: str, dataset, flag_values=FLAGS) -> InfoGANTraine
         updates_per_epoch=f.updates_per_epoch,
         snapshot_interval=f.snapshot_interval,
         info_reg_coeff=f.info_reg_coeff,
-        discriminator_learning_rate=f.discriminator_learning_rate,
-        generator_learning_rate=f.generator_learning_rate,
+        discriminator_learning_rate=scaled_learning_rate(
+            f.discriminator_learning_rate, f.batch_size, f.lr_batch_scaling
+        ),
+        generator_learning_rate=scaled_learning_rate(f.generator_learning_rate, f.batch_size, f.lr_batch_scaling),
         seed=seed,
         jit_compile=f.jit_compile,
         max_to_keep=f.max_to_keep,
         train_q=f.train_q,
         resume=f.resume,
+        reuse_fake_batch=f.reuse_fake_batch,
     )
 
 
@@ -129,6 +133,9 @@ def _train_main(argv: list[str]) -> None:
             trainer.log_dir.mkdir(parents=True, exist_ok=True)
             (trainer.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
             print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")
+            d_rate, g_rate = trainer.learning_rates
+            reuse = "; the G step reuses the D step's batch" if trainer.reuse_fake_batch else ""
+            print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
             trainer.train()
             if FLAGS.evaluate:
                 classifier_model = classifier_model or classifier.load_or_train(dataset, FLAGS.classifier_path)

@@ -12,6 +12,7 @@ from infogan_tf.checkpoints import is_resume_source
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
 from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
+from infogan_tf.optimizers import BATCH_SCALING_RULES
 
 FLAGS = flags.FLAGS
 
@@ -76,6 +77,18 @@ flags.DEFINE_enum(
     "precision", "float32", PRECISIONS, "Layer compute dtype; variables, BN statistics and losses stay float32."
 )
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_boolean(
+    "reuse_fake_batch",
+    False,
+    "G step trains on the D step's latents and images (through the updated D): one G forward pass per update, "
+    "not two. The original generated a fresh batch.",
+)
+flags.DEFINE_enum(
+    "lr_batch_scaling",
+    "none",
+    sorted(BATCH_SCALING_RULES),
+    "Scale both learning rates by (batch_size / 128) ** {none: 0, sqrt: 1/2, linear: 1}, for larger batches.",
+)
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):
     flags.register_validator(_name, lambda v: 0.0 < v <= 1.0, message=f"--{_name} must lie in (0, 1]")

@@ -40,3 +40,17 @@ class FusedAdam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(gradient, dtype),
         )
+
+
+REFERENCE_BATCH_SIZE = 128
+"""The batch size the original's learning rates were tuned for."""
+
+BATCH_SCALING_RULES = {"none": 0.0, "sqrt": 0.5, "linear": 1.0}
+"""Learning rate ∝ (batch size / 128) ** exponent; "sqrt" is the usual rule for Adam."""
+
+
+def scaled_learning_rate(rate: float, batch_size: int, rule: str) -> float:
+    """``rate`` (tuned at batch 128) moved to ``batch_size`` by ``rule``, so larger batches can take larger steps."""
+    if rule not in BATCH_SCALING_RULES:
+        raise ValueError(f"unknown learning-rate scaling {rule!r}; choose one of {sorted(BATCH_SCALING_RULES)}")
+    return rate * (batch_size / REFERENCE_BATCH_SIZE) ** BATCH_SCALING_RULES[rule]

@@ -100,6 +100,7 @@ class InfoGANTrainer:
         max_to_keep: int = 5,
         train_q: bool = False,
         resume: str = "auto",
+        reuse_fake_batch: bool = False,
     ):
         """``train_q`` with ``info_reg_coeff=0`` is the paper's baseline (Fig. 1): a plain GAN
         whose Q head still learns to read the codes, on D's features with their gradient
@@ -108,6 +109,11 @@ class InfoGANTrainer:
         ``resume``: "auto" continues from ``checkpoint_dir`` if it holds checkpoints,
         "latest" requires that it does, "never" refuses a directory that does, and any
         other value is a checkpoint (directory or path) to start from.
+
+        ``reuse_fake_batch``: the G step trains on the D step's latents and images (through
+        the updated D) instead of generating a fresh batch, saving G's second forward pass.
+        Off by default: the original drew a new batch, and G's BatchNorm moving averages
+        then move once per update instead of twice.
         """
         self.model = model
         self.dataset = dataset
@@ -122,6 +128,7 @@ class InfoGANTrainer:
         self.q_only = train_q and not info_reg_coeff
         self.seed = seed
         self.resume = resume
+        self.reuse_fake_batch = reuse_fake_batch
         self.learning_rates = (discriminator_learning_rate, generator_learning_rate)
 
         self.rng = tf.random.Generator.from_seed(seed)
@@ -176,13 +183,11 @@ class InfoGANTrainer:
         return terms
 
     @staticmethod
-    def _apply(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape, variables: list) -> None:
-        optimizer.apply_gradients([(g, v) for g, v in zip(tape.gradient(loss, variables), variables) if g is not None])
+    def _apply(optimizer: keras.optimizers.Optimizer, gradients: list, variables: list) -> None:
+        optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
 
-    def _discriminator_step(self, real_x: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _discriminator_step(self, real_x: tf.Tensor, z: tf.Tensor, fake_x: tf.Tensor) -> dict[str, tf.Tensor]:
         model = self.model
-        z = model.latent_dist.sample_prior(self.batch_size, self.rng)
-        fake_x, _ = model.generate(z, training=True)
         variables = model.discriminator_variables
         with tf.GradientTape() as tape:
             real, fake = model.discriminate_real_and_fake(real_x, fake_x, training=True, detach_q=self.q_only)
@@ -191,7 +196,7 @@ class InfoGANTrainer:
             if self.info_reg_coeff:
                 d_loss -= self.info_reg_coeff * info["MI"]
             trained_loss = d_loss - info["MI"] if self.q_only else d_loss
-        self._apply(self.discriminator_optimizer, trained_loss, tape, variables)
+        self._apply(self.discriminator_optimizer, tape.gradient(trained_loss, variables), variables)
         logs = dict(info)
         logs["discriminator_loss"] = d_loss
         logs["generator_loss"] = losses.generator_loss(fake.d_logit) - self.info_reg_coeff * info["MI"]
@@ -204,22 +209,38 @@ class InfoGANTrainer:
             logs[f"min_{name}"] = tf.reduce_min(d)
         return logs
 
+    def _generator_loss(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
+        fake = self.model.discriminate(fake_x, training=True)
+        g_loss = losses.generator_loss(fake.d_logit)
+        if self.info_reg_coeff:
+            g_loss -= self.info_reg_coeff * self.info_terms(z, fake.reg_dist_info)["MI"]
+        return g_loss
+
     def _generator_step(self) -> tf.Tensor:
-        model = self.model
-        z = model.latent_dist.sample_prior(self.batch_size, self.rng)
-        variables = model.generator_variables
+        z = self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+        variables = self.model.generator_variables
         with tf.GradientTape() as tape:
-            fake_x, _ = model.generate(z, training=True)
-            fake = model.discriminate(fake_x, training=True)
-            g_loss = losses.generator_loss(fake.d_logit)
-            if self.info_reg_coeff:
-                g_loss -= self.info_reg_coeff * self.info_terms(z, fake.reg_dist_info)["MI"]
-        self._apply(self.generator_optimizer, g_loss, tape, variables)
+            fake_x, _ = self.model.generate(z, training=True)
+            g_loss = self._generator_loss(z, fake_x)
+        self._apply(self.generator_optimizer, tape.gradient(g_loss, variables), variables)
+        return g_loss
+
+    def _generator_step_on(self, z: tf.Tensor, fake_x: tf.Tensor, generator_tape: tf.GradientTape) -> tf.Tensor:
+        """The G step on the D step's batch: D's gradient at ``fake_x``, pulled back through G's recorded pass."""
+        with tf.GradientTape() as tape:
+            tape.watch(fake_x)
+            g_loss = self._generator_loss(z, fake_x)
+        variables = self.model.generator_variables
+        image_gradient = tape.gradient(g_loss, fake_x)
+        self._apply(self.generator_optimizer, generator_tape.gradient(fake_x, variables, image_gradient), variables)
         return g_loss
 
     def _update(self, real_x: tf.Tensor) -> None:
-        logs = self._discriminator_step(real_x)
-        g_loss = self._generator_step()
+        z = self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+        with tf.GradientTape() if self.reuse_fake_batch else contextlib.nullcontext() as generator_tape:
+            fake_x, _ = self.model.generate(z, training=True)
+        logs = self._discriminator_step(real_x, z, fake_x)
+        g_loss = self._generator_step_on(z, fake_x, generator_tape) if self.reuse_fake_batch else self._generator_step()
         logged = [tf.cast(logs[k], tf.float32) for k in self.log_keys]
         checks = tf.stack([*logged, g_loss])
         self._log_sums.assign_add(checks[: len(self.log_keys)])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan_tf.optimizers import FusedAdam
+from infogan_tf.optimizers import FusedAdam, scaled_learning_rate
 
 
 def numpy_adam(w, grads, lr, beta_1, beta_2, epsilon):
@@ -63,7 +63,7 @@ def test_fused_adam_refuses_amsgrad():
 
 MIRRORED = """
 import json, keras, numpy as np, tensorflow as tf
-from infogan_tf.optimizers import FusedAdam
+from infogan_tf.optimizers import FusedAdam, scaled_learning_rate
 runs = {}
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -97,3 +97,16 @@ def test_fused_adam_under_a_mirrored_strategy():
     np.testing.assert_array_equal(fused_run[0], fused_run[1])
     np.testing.assert_allclose(fused_run, keras_run, atol=1e-6)
     assert not np.allclose(fused_run[0], np.arange(4))
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "rule", "factor"),
+    [(128, "linear", 1.0), (512, "none", 1.0), (512, "sqrt", 2.0), (512, "linear", 4.0), (32, "sqrt", 0.5)],
+)
+def test_learning_rate_scales_with_the_batch_from_the_original_128(batch_size, rule, factor):
+    assert scaled_learning_rate(1e-3, batch_size, rule) == pytest.approx(1e-3 * factor)
+
+
+def test_an_unknown_scaling_rule_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown learning-rate scaling 'cubic'; choose one of \['linear', 'none'"):
+        scaled_learning_rate(1e-3, 256, "cubic")

@@ -52,8 +52,9 @@ def real_batch(n=8):
     return tf.constant(np.random.default_rng(1).random((n, 784), dtype=np.float32))
 
 
-def test_one_update_moves_d_q_and_g(tmp_path):
-    trainer = make_trainer(tmp_path)
+@pytest.mark.parametrize("reuse_fake_batch", [False, True])
+def test_one_update_moves_d_q_and_g(tmp_path, reuse_fake_batch):
+    trainer = make_trainer(tmp_path, reuse_fake_batch=reuse_fake_batch)
     nets = trainer.model.networks
     groups = {name: getattr(nets, name).trainable_variables for name in ("d_body", "d_head", "q_head", "generator")}
     before = {name: snapshot(vs) for name, vs in groups.items()}
@@ -61,6 +62,37 @@ def test_one_update_moves_d_q_and_g(tmp_path):
     for name, variables in groups.items():
         assert all(changed(before[name], variables)), name
     assert int(trainer.step.numpy()) == 1
+
+
+@pytest.mark.parametrize(("reuse_fake_batch", "generator_passes"), [(False, 2), (True, 1)])
+def test_reusing_the_fake_batch_runs_g_once_per_update(tmp_path, reuse_fake_batch, generator_passes):
+    trainer = make_trainer(tmp_path, reuse_fake_batch=reuse_fake_batch)
+    calls = []
+    generate = trainer.model.generate
+    trainer.model.generate = lambda *args, **kwargs: calls.append(1) or generate(*args, **kwargs)
+    trainer.update(real_batch())
+    assert len(calls) == generator_passes
+
+
+def test_the_reused_batch_gets_the_same_g_gradient_as_a_fresh_pass(tmp_path):
+    """Two tapes (D's gradient at the image, pulled back through G's recorded pass) = one tape through both."""
+    trainer = make_trainer(tmp_path, reuse_fake_batch=True)
+    model = trainer.model
+    variables = model.generator_variables
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(3))
+    with tf.GradientTape() as tape:
+        fake_x, _ = model.generate(z, training=True)
+        loss = trainer._generator_loss(z, fake_x)
+    expected = tape.gradient(loss, variables)
+    captured = []
+    trainer._apply = lambda optimizer, gradients, variables: captured.append(gradients)
+    with tf.GradientTape() as generator_tape:
+        fake_x, _ = model.generate(z, training=True)
+    trainer._generator_step_on(z, fake_x, generator_tape)
+    assert len(captured[0]) == len(variables)
+    for got, want in zip(captured[0], expected):
+        assert np.any(want.numpy() != 0)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-7)
 
 
 def test_without_the_info_term_q_gets_no_gradient(tmp_path):
