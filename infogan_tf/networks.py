@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from infogan_tf.fast_layers import FusedBatchNormalization, LeakyReLU
+from infogan_tf.fast_layers import Conv2D, Conv2DTranspose, FusedBatchNormalization, LeakyReLU
 
 ORIGINAL_LEAK = 0.01
 PAPER_LEAK = 0.1
@@ -44,14 +44,14 @@ def _dense(units: int) -> layers.Dense:
     return layers.Dense(units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
 
 
-def _conv(filters: int) -> layers.Conv2D:
-    return layers.Conv2D(
+def _conv(filters: int) -> Conv2D:
+    return Conv2D(
         filters, 4, strides=2, padding="same", kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02)
     )
 
 
-def _deconv(filters: int) -> layers.Conv2DTranspose:
-    return layers.Conv2DTranspose(
+def _deconv(filters: int) -> Conv2DTranspose:
+    return Conv2DTranspose(
         filters, 4, strides=2, padding="same", kernel_initializer=keras.initializers.RandomNormal(stddev=0.02)
     )
 

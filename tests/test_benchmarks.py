@@ -48,3 +48,9 @@ def test_time_to_accuracy_smoke(mnist_dir):
     assert [p["updates"] for p in report["curve"]] == [2, 4]
     assert all(0 <= p["accuracy"] <= 1 and p["seconds"] > 0 for p in report["curve"])
     assert set(report["first_reaching"]) == {"0.90", "0.95"}
+
+
+def test_phase_conv_smoke():
+    result = run_script("phase_conv.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(re.findall(r"conv2d_transpose [\d.]+ ms, phases [\d.]+ ms", result.stdout)) == 2
