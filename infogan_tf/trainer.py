@@ -2,7 +2,8 @@
 
 Port of ``infogan/algos/infogan_trainer.py``. Each update is the original's: a D step (D
 and Q on a real batch and a fake batch, loss minus lambda * L_I), then a G step on a fresh
-latent sample (loss minus lambda * L_I), each with its own Adam(beta1 = 0.5). Both steps
+latent sample (loss minus lambda * L_I), each with its own Adam(beta1 = 0.5); the G step
+reuses the D step's sample and images only when asked (``reuse_fake_batch``). Both steps
 run in one ``tf.function`` (XLA with ``jit_compile``). The logged scalars are summed on
 the device and read once per epoch.
 
