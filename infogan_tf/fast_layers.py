@@ -19,7 +19,7 @@ channels (G's last layer; the input gradient of D's first convolution, whose inp
 one channel) is slow in oneDNN's backward-data kernel. Written as one stride-1 convolution
 over all output phases and a pixel shuffle (``transposed_conv_by_phases``), MNIST's
 14x14x64 -> 28x28x1 at batch 128 ran 1.6x and 2.6x faster in two runs (2.00 ms against
-3.26 and 5.25), and 1.3x with 3 to 8 output channels; but 0.8x with 64 and 0.9x at
+3.26 and 5.25), and 1.3-1.8x with 3 to 8 output channels; but 0.8x with 64 and 0.9x at
 stride 1 (``python benchmarks/phase_conv.py``). So phases are used for stride >= 2 and
 at most 8 output channels. Only that computation changes; the other gradients are the
 kernels TensorFlow's own gradients use.
