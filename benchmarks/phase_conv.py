@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tensorflow as tf
 
-import tensorflow as tf  # noqa: E402
-
-from infogan_tf.fast_layers import transposed_conv_by_phases  # noqa: E402
+from infogan_tf.fast_layers import transposed_conv_by_phases
 
 # (input height/width, input channels, output channels, stride); kernel 4 for stride 2, 3 for stride 1
 SHAPES = [(14, 64, 1, 2), (14, 64, 3, 2), (14, 64, 4, 2), (14, 64, 8, 2), (7, 128, 64, 2), (28, 64, 1, 1)]
