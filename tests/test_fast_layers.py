@@ -158,8 +158,8 @@ def outputs_and_gradients(layer, x):
 )
 def test_conv_layers_match_keras_with_their_gradients(layer_class, keras_class, filters, shape, monkeypatch):
     calls = []
-    monkeypatch.setattr(fast_layers, "transposed_conv_by_phases", lambda *a: calls.append(1) or phases(*a))
     phases = transposed_conv_by_phases
+    monkeypatch.setattr(fast_layers, "transposed_conv_by_phases", lambda *a: calls.append(1) or phases(*a))
     layer, reference = (cls(filters, 4, strides=2, padding="same") for cls in (layer_class, keras_class))
     same_weights(layer, reference, shape)
     x = tf.constant(np.random.default_rng(4).normal(size=shape), tf.float32)
