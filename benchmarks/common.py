@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 
@@ -11,30 +10,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from infogan_tf.distributions import MeanBernoulli
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
-from infogan_tf.models import RegularizedGAN
+from infogan_tf.datasets import ImageDataset
+from infogan_tf.experiment import build_trainer
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+from infogan_tf.models import ModelConfig, RegularizedGAN
 from infogan_tf.trainer import InfoGANTrainer
 
 
-def make_trainer(batch_size: int, precision: str = "float32", jit_compile: bool = False, dataset=None, **kwargs):
-    """The default MNIST trainer (original settings), writing nothing outside a temp dir."""
-    keras.utils.set_random_seed(0)
-    model = RegularizedGAN(
-        MeanBernoulli(784), parse_latent_spec(MNIST_LATENT_SPEC), batch_size, (28, 28, 1), "mnist", precision=precision
-    )
-    tmp = tempfile.mkdtemp(prefix="infogan_bench_")
-    return InfoGANTrainer(
-        model=model,
-        batch_size=batch_size,
-        dataset=dataset,
-        log_dir=f"{tmp}/logs",
-        checkpoint_dir=f"{tmp}/ckt",
-        generator_learning_rate=1e-3,
-        discriminator_learning_rate=2e-4,
-        jit_compile=jit_compile,
-        **kwargs,
-    )
+def make_trainer(
+    batch_size: int,
+    precision: str = "float32",
+    jit_compile: bool = False,
+    dataset: ImageDataset | None = None,
+    seed: int = 0,
+    **kwargs,
+) -> InfoGANTrainer:
+    """The default MNIST trainer (original settings) with no callbacks: it writes nothing."""
+    config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), precision=precision)
+
+    def batches(start: int):
+        if dataset is None:
+            raise ValueError("this benchmark trainer has no dataset; feed trainer.update batches yourself")
+        return dataset.train.batches(batch_size, seed=seed, start=start)
+
+    return build_trainer(config, batches, batch_size, seed=seed, jit_compile=jit_compile, **kwargs)
 
 
 def _macs_per_sample(model: keras.Model) -> int:

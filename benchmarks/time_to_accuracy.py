@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import make_trainer
 
-from common import make_trainer  # noqa: E402
-
-from infogan_tf.checkpoints import checkpoint_paths, load  # noqa: E402
-from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
-from infogan_tf.evaluation.metrics import clustering_errors, confusion  # noqa: E402
-from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics  # noqa: E402
-from infogan_tf.trainer import StopTraining  # noqa: E402
+from infogan_tf.checkpoints import LoadedModel, checkpoint_paths, load
+from infogan_tf.datasets import MnistDataset, resolve_data_dir
+from infogan_tf.evaluation.metrics import clustering_errors, confusion
+from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics
+from infogan_tf.trainer import Callback, StopTraining
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,16 +64,6 @@ class Accuracy:
         return 1 - clustering_errors(confusion(categories, self.labels, num_categories)).hungarian_error
 
 
-class _Live:
-    """Wraps the trainer's model so Accuracy can read it mid-training (inference mode)."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def encode(self, images):
-        return self.model.discriminate(images, training=False).reg_dist_info
-
-
 def first_reaching(curve: list[dict], targets: list[float]) -> dict[str, dict | None]:
     out = {}
     for target in targets:
@@ -98,19 +85,23 @@ def train_and_watch(args, dataset: MnistDataset, accuracy: Accuracy, targets: li
     curve: list[dict] = []
     clock = {"start": time.perf_counter(), "eval": 0.0}
 
-    def after_update(step: int) -> None:
-        if step % args.eval_every and step < args.max_updates:
-            return
-        eval_start = time.perf_counter()
-        point = {"updates": step, "accuracy": accuracy(_Live(trainer.model))}
-        clock["eval"] += time.perf_counter() - eval_start
-        point["seconds"] = time.perf_counter() - clock["start"] - clock["eval"]
-        curve.append(point)
-        print(f"update {step:5d}  {point['seconds']:7.1f} s  accuracy {100 * point['accuracy']:.2f}%", flush=True)
-        if step >= args.max_updates or point["accuracy"] >= max(targets):
-            raise StopTraining
+    class Watch(Callback):
+        """Evaluates every --eval_every updates, off the clock; stops at the last target or --max_updates."""
 
-    trainer.train(after_update=after_update)
+        def on_update_end(self, trainer, step: int) -> None:
+            if step % args.eval_every and step < args.max_updates:
+                return
+            eval_start = time.perf_counter()
+            point = {"updates": step, "accuracy": accuracy(LoadedModel(trainer.model, "(training)", step))}
+            clock["eval"] += time.perf_counter() - eval_start
+            point["seconds"] = time.perf_counter() - clock["start"] - clock["eval"]
+            curve.append(point)
+            print(f"update {step:5d}  {point['seconds']:7.1f} s  accuracy {100 * point['accuracy']:.2f}%", flush=True)
+            if step >= args.max_updates or point["accuracy"] >= max(targets):
+                raise StopTraining
+
+    trainer.callbacks = [Watch()]
+    trainer.train()
     return curve
 
 

@@ -24,16 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tensorflow as tf
+from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates
+from matplotlib.figure import Figure
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates  # noqa: E402
-
-from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.datasets import MnistDataset, resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_SCRIPT = REPO.parent / "shared" / "bench" / "peer_torch_step.py"
@@ -74,7 +69,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
     trainer = make_trainer(
         batch, precision=precision, jit_compile=mode == "xla", dataset=dataset, reuse_fake_batch=reuse_fake_batch
     )
-    update = trainer._update if mode == "eager" else trainer.update
+    update = trainer.eager_update if mode == "eager" else trainer.update
     if dataset is not None:
         batches = iter(dataset.train.batches(batch))
 
@@ -131,7 +126,8 @@ HEADER = (
 
 
 def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
     for precision in sorted({r["precision"] for r in results}):
         sweep = [r for r in results if r.get("sweep") and r["precision"] == precision]
         if sweep:
@@ -147,7 +143,6 @@ def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv=None) -> None:

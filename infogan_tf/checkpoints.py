@@ -1,10 +1,10 @@
-"""Checkpoints that survive crashes, refuse the wrong model, and load for sampling.
+"""Checkpoints that survive crashes, refuse the wrong model, decide how a run resumes, and load for sampling.
 
-Beside the TF checkpoint files, a run's checkpoint directory holds ``model.json`` (what
-rebuilds the networks: network type, latent spec, image shape, leak) and ``run.json``
-(the settings that fix the data stream: batch size, updates per epoch, seed). A resume
-compares both before touching any variable, so a different architecture is refused
-with a message instead of a TF shape error, and nothing on disk is overwritten.
+Beside the TF checkpoint files, a run's checkpoint directory holds ``model.json`` (the
+``ModelConfig`` that rebuilds the networks) and ``run.json`` (the settings that fix the
+data stream: batch size, updates per epoch, seed). A resume compares both before
+touching any variable, so a different architecture is refused with a message instead of
+a TF shape error, and nothing on disk is overwritten.
 
 TF writes a checkpoint's files under temporary names and renames them when complete,
 then rewrites the ``checkpoint`` state file atomically, so a crash while saving leaves the
@@ -18,15 +18,14 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
-from infogan_tf.distributions import MeanBernoulli
-from infogan_tf.latent_spec import format_latent_spec, parse_latent_spec
-from infogan_tf.models import RegularizedGAN
+from infogan_tf.losses import NonFiniteLossError
+from infogan_tf.models import ModelConfig, RegularizedGAN
 
 MODEL_FILE = "model.json"
 RUN_FILE = "run.json"
@@ -37,33 +36,7 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used; the message says why and what to do."""
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a RegularizedGAN's variables."""
-
-    network_type: str
-    latent_spec: str
-    image_shape: tuple[int, ...]
-    leak: float
-
-    @classmethod
-    def of(cls, model: RegularizedGAN) -> ModelConfig:
-        return cls(
-            model.network_type, format_latent_spec(model.latent_spec), tuple(model.image_shape), float(model.leak)
-        )
-
-    def build(self, batch_size: int = 128) -> RegularizedGAN:
-        return RegularizedGAN(
-            output_dist=MeanBernoulli(int(np.prod(self.image_shape))),
-            latent_spec=parse_latent_spec(self.latent_spec),
-            batch_size=batch_size,
-            image_shape=self.image_shape,
-            network_type=self.network_type,
-            leak=self.leak,
-        )
-
-
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+def _write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
@@ -80,35 +53,28 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         ) from e
 
 
-def write_run_files(checkpoint_dir: Path, model_config: ModelConfig, run_settings: dict[str, Any]) -> None:
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    _write_json_atomically(checkpoint_dir / MODEL_FILE, dataclasses.asdict(model_config))
-    _write_json_atomically(checkpoint_dir / RUN_FILE, run_settings)
-
-
 def read_model_config(checkpoint_dir: Path) -> ModelConfig:
-    data = _read_json(checkpoint_dir / MODEL_FILE)
+    """The ``ModelConfig`` in ``checkpoint_dir/model.json`` (files from before it recorded every field load too)."""
+    data = _read_json(Path(checkpoint_dir) / MODEL_FILE)
     if data is None:
         raise CheckpointError(
             f"{checkpoint_dir} has no {MODEL_FILE}, so its architecture is unknown; was it written by infogan_tf?"
         )
     try:
-        return ModelConfig(**{**data, "image_shape": tuple(data["image_shape"])})
-    except (TypeError, KeyError) as e:
-        raise CheckpointError(f"{checkpoint_dir / MODEL_FILE} does not describe a model ({e})") from e
+        return ModelConfig.from_json(data)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{Path(checkpoint_dir) / MODEL_FILE} does not describe a model ({e})") from e
 
 
-def check_compatible(
-    checkpoint_dir: Path, model_config: ModelConfig, run_settings: dict[str, Any] | None = None
-) -> None:
+def check_compatible(checkpoint_dir: Path, config: ModelConfig, run_settings: Mapping[str, Any]) -> None:
     """Refuse to resume a checkpoint whose architecture or data stream differs from this run's."""
-    saved = dataclasses.asdict(read_model_config(checkpoint_dir))
-    wanted = dataclasses.asdict(model_config)
+    saved = read_model_config(checkpoint_dir).architecture()
+    wanted = config.architecture()
     problems = [
         f"{k}: checkpoint has {saved[k]!r}, this run asks for {wanted[k]!r}" for k in wanted if saved[k] != wanted[k]
     ]
     saved_run = _read_json(checkpoint_dir / RUN_FILE) or {}
-    for k, v in (run_settings or {}).items():
+    for k, v in run_settings.items():
         if k in saved_run and saved_run[k] != v:
             problems.append(f"{k}: checkpoint has {saved_run[k]!r}, this run asks for {v!r}")
     if problems:
@@ -135,7 +101,7 @@ def checkpoint_paths(location: str | os.PathLike) -> tuple[Path, list[str]]:
     raise CheckpointError(f"{location} is neither a checkpoint directory nor a checkpoint (no {location}.index)")
 
 
-def restore_newest_readable(checkpoint: tf.train.Checkpoint, paths: list[str], partial: bool = False) -> str:
+def restore_newest_readable(checkpoint: tf.train.Checkpoint, paths: Sequence[str], partial: bool = False) -> str:
     """Restore the first checkpoint of ``paths`` that reads cleanly; warn about each one skipped."""
     failures = []
     for path in paths:
@@ -151,6 +117,77 @@ def restore_newest_readable(checkpoint: tf.train.Checkpoint, paths: list[str], p
             print(f"warning: checkpoint {path} is unreadable ({reason}); trying an older one", file=sys.stderr)
     detail = "; ".join(failures) if failures else "none found"
     raise CheckpointError(f"no readable checkpoint ({detail})")
+
+
+class RunCheckpoint:
+    """One run's checkpoint directory: what it saves, how it resumes, and its ``model.json``/``run.json``.
+
+    ``trackables`` are the objects a checkpoint holds (the trainer's, the step's and the
+    model's); ``weights`` are checked to be finite before every save.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        name: str,
+        trackables: Mapping[str, Any],
+        config: ModelConfig,
+        run_settings: Mapping[str, Any],
+        weights: Sequence[tf.Variable] = (),
+        max_to_keep: int = 5,
+    ):
+        self.directory = Path(directory)
+        self.config = config
+        self.run_settings = dict(run_settings)
+        self.weights = list(weights)
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.directory), max_to_keep=max_to_keep, checkpoint_name=name
+        )
+
+    @property
+    def latest(self) -> str | None:
+        return self.manager.latest_checkpoint
+
+    def resume(self, mode: str = "auto") -> str | None:
+        """Restore per ``mode``, then record this run's setup; returns the checkpoint restored (None: a fresh start).
+
+        "auto" continues this directory's newest readable checkpoint if it holds any,
+        "latest" requires that it does, "never" refuses a directory that does, and any
+        other value is a checkpoint (directory or path) to start from. Nothing is restored
+        or written before the checkpoint's setup is found compatible.
+        """
+        existing = self.manager.checkpoints
+        if mode == "never" and existing:
+            raise CheckpointError(
+                f"{self.directory} already holds checkpoints; choose a new --exp_name, or --resume=auto to continue"
+            )
+        if mode in RESUME_MODES:
+            if not existing and mode == "latest":
+                raise CheckpointError(f"--resume=latest, but {self.directory} holds no checkpoint")
+            source_dir, paths = self.directory, list(reversed(existing))
+        else:
+            source_dir, paths = checkpoint_paths(mode)
+        path = None
+        if paths:
+            check_compatible(source_dir, self.config, self.run_settings)
+            path = restore_newest_readable(self.checkpoint, paths)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
+        _write_json_atomically(self.directory / RUN_FILE, self.run_settings)
+        return path
+
+    def save(self, step: int) -> str:
+        """Write a checkpoint of update ``step``, unless a weight is not finite."""
+        for variable in self.weights:
+            if not bool(tf.reduce_all(tf.math.is_finite(variable))):
+                raise NonFiniteLossError(
+                    f"update {step}: weight {variable.path} is not finite; stopped without saving it; "
+                    "try lower learning rates or --info_reg_coeff"
+                )
+        path = self.manager.save(checkpoint_number=step)
+        print(f"Model saved in file: {path}")
+        return path
 
 
 @dataclasses.dataclass
@@ -175,10 +212,14 @@ class LoadedModel:
         return self.model.discriminate(images, training=False).reg_dist_info
 
 
-def load(location: str | os.PathLike) -> LoadedModel:
-    """Rebuild a run's model from a checkpoint directory (newest readable) or a checkpoint path."""
+def load(location: str | os.PathLike, layer_kit: str = "auto") -> LoadedModel:
+    """Rebuild a run's model from a checkpoint directory (newest readable) or a checkpoint path.
+
+    ``layer_kit`` chooses the kernels on this machine; the weights fit either kit.
+    """
     checkpoint_dir, paths = checkpoint_paths(location)
-    model = read_model_config(checkpoint_dir).build()
+    config = dataclasses.replace(read_model_config(checkpoint_dir), layer_kit=layer_kit)
+    model = config.build()
     step = tf.Variable(0, dtype=tf.int64)
     path = restore_newest_readable(tf.train.Checkpoint(step=step, **model.keras_models), paths, partial=True)
     return LoadedModel(model=model, checkpoint_path=path, step=int(step.numpy()))

@@ -1,10 +1,13 @@
-"""Input data: MNIST from IDX files or tensorflow-datasets, batched with tf.data.
+"""Input data: the dataset interface, its registry, and MNIST from IDX files or tensorflow-datasets.
 
-Port of ``infogan/misc/datasets.py``. Splits as the original (TF's old
-``read_data_sets``): the first 5,000 training images are the validation split, the other
-55,000 the training split; 10,000 test images; ``supervised_train`` holds 10 training
-images per digit, picked with numpy seed 0 exactly as the original picked them.
-Images are kept as uint8 in memory and scaled to [0, 1] per batch.
+Port of ``infogan/misc/datasets.py``. An ``ImageDataset`` says everything the layers
+above need to know of its data (image shape, value range, the output distribution that
+fits it, splits, labels), so nothing else names MNIST's shapes. Images are kept as uint8
+in memory and scaled to the value range per batch.
+
+MNIST's splits are the original's (TF's old ``read_data_sets``): the first 5,000
+training images are the validation split, the other 55,000 the training split; 10,000
+test images.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -106,20 +110,27 @@ def _tfds_arrays(split: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Dataset:
-    """One split: uint8 images flattened per example, labels, and a tf.data pipeline."""
+    """One split: uint8 images flattened per example, optional labels, and a tf.data pipeline.
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None):
+    ``value_range`` is what 0 and 255 map to; every consumer sees images in that range.
+    """
+
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray | None = None, value_range: tuple[float, float] = (0.0, 1.0)
+    ):
+        if images.dtype != np.uint8:
+            raise DataError(f"a split's images must be uint8 (0-255), not {images.dtype}")
+        if labels is not None and len(labels) != len(images):
+            raise DataError(f"a split has {len(images)} images but {len(labels)} labels")
         self._images = np.ascontiguousarray(images.reshape(images.shape[0], -1))
         self._labels = labels
+        self._low = float(value_range[0])
+        self._scale = (float(value_range[1]) - self._low) / 255.0
 
     @property
     def images(self) -> np.ndarray:
-        """Images as float32 in [0, 1], flat, as the original exposed them."""
-        return self._images.astype(np.float32) / 255.0
-
-    @property
-    def raw_images(self) -> np.ndarray:
-        return self._images
+        """Images as float32 in the value range, flat, as the original exposed them."""
+        return self._images.astype(np.float32) * np.float32(self._scale) + np.float32(self._low)
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -142,6 +153,7 @@ class Dataset:
         per_epoch = n // batch_size
         first_epoch, offset = divmod(start, per_epoch)
         images = tf.constant(self._images)
+        scale, low = self._scale, self._low
 
         def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
             order = tf.random.experimental.stateless_shuffle(
@@ -154,9 +166,66 @@ class Dataset:
         epochs = tf.data.Dataset.range(first_epoch, 2**62 if repeat else first_epoch + 1)
         ds = epochs.flat_map(epoch_batches).skip(offset)
         ds = ds.map(
-            lambda ids: tf.cast(tf.gather(images, ids), tf.float32) * (1.0 / 255.0), num_parallel_calls=tf.data.AUTOTUNE
+            lambda ids: tf.cast(tf.gather(images, ids), tf.float32) * scale + low, num_parallel_calls=tf.data.AUTOTUNE
         )
         return ds.prefetch(tf.data.AUTOTUNE)
+
+
+Arrays = tuple[np.ndarray, np.ndarray | None]
+"""A split as uint8 images ``[N, H, W]`` or ``[N, H, W, C]`` and labels ``[N]`` (or None)."""
+
+
+class ImageDataset:
+    """What the model, the trainer and the evaluation know of a dataset.
+
+    A subclass sets the class attributes and hands its arrays to ``__init__``; its own
+    ``__init__`` takes ``data_dir`` (None: its fallback, e.g. tensorflow-datasets), so the
+    registry can build any of them from the ``--data_dir`` flag.
+    """
+
+    name: str = ""
+    image_shape: tuple[int, int, int] = (0, 0, 0)
+    value_range: tuple[float, float] = (0.0, 1.0)
+    output_dist: str = "mean_bernoulli"
+    """The distribution of G's output that fits these values (see ``models.OUTPUT_DISTRIBUTIONS``)."""
+    num_classes: int | None = None
+    """How many label values there are; None where the dataset has no labels."""
+
+    def __init__(self, train: Arrays, test: Arrays | None = None, validation: Arrays | None = None):
+        self.train = self._split(train)
+        self.test = self._split(test) if test is not None else None
+        self.validation = self._split(validation) if validation is not None else None
+
+    def _split(self, arrays: Arrays) -> Dataset:
+        images, labels = arrays
+        if tuple(images.shape[1:]) not in (tuple(self.image_shape), tuple(self.image_shape[:2])):
+            raise DataError(f"{self.name} images have shape {images.shape[1:]}, expected {tuple(self.image_shape)}")
+        return Dataset(images, labels, self.value_range)
+
+    @property
+    def image_dim(self) -> int:
+        return int(np.prod(self.image_shape))
+
+    @property
+    def labelled(self) -> bool:
+        """Whether train and test splits carry labels (what the sample-quality classifier and clustering need)."""
+        return self.num_classes is not None and self.test is not None and self.test.labels is not None
+
+    def to_unit_range(self, images: np.ndarray | tf.Tensor) -> np.ndarray:
+        """Images in [0, 1], for PNGs and TensorBoard."""
+        low, high = self.value_range
+        return (np.asarray(images) - low) / (high - low)
+
+
+DATASETS: dict[str, Callable[[str | None], ImageDataset]] = {}
+
+
+def register_dataset(cls: type[ImageDataset]) -> type[ImageDataset]:
+    """Make ``cls`` available as ``--dataset=<cls.name>``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a name to be registered")
+    DATASETS[cls.name] = cls
+    return cls
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:
@@ -164,11 +233,13 @@ def resolve_data_dir(data_dir: str | None) -> str | None:
     return data_dir or os.environ.get(DATA_DIR_ENV) or None
 
 
-class MnistDataset:
+@register_dataset
+class MnistDataset(ImageDataset):
     """MNIST with the original's splits. ``data_dir=None`` falls back to the env var, then tfds."""
 
-    image_dim = 28 * 28
+    name = "mnist"
     image_shape = (28, 28, 1)
+    num_classes = 10
 
     def __init__(self, data_dir: str | None = None):
         data_dir = resolve_data_dir(data_dir)
@@ -178,26 +249,8 @@ class MnistDataset:
             raise DataError(
                 f"MNIST training split has {len(train_x)} images; at least {VALIDATION_SIZE + 1} are needed"
             )
-        self.validation = Dataset(train_x[:VALIDATION_SIZE], train_y[:VALIDATION_SIZE])
-        self.train = Dataset(train_x[VALIDATION_SIZE:], train_y[VALIDATION_SIZE:])
-        self.test = Dataset(arrays["test_images"], arrays["test_labels"])
-        self.supervised_train = self._ten_per_class(self.train)
-
-    @staticmethod
-    def _ten_per_class(train: Dataset) -> Dataset:
-        rng = np.random.RandomState(0)
-        ids = []
-        for digit in range(10):
-            digit_ids = np.where(train.labels == digit)[0]
-            rng.shuffle(digit_ids)
-            ids.extend(digit_ids[:10])
-        return Dataset(train.raw_images[ids], train.labels[ids])
-
-    def transform(self, data: tf.Tensor) -> tf.Tensor:
-        return data
-
-    def inverse_transform(self, data: tf.Tensor) -> tf.Tensor:
-        return data
-
-
-DATASETS = {"mnist": MnistDataset}
+        super().__init__(
+            train=(train_x[VALIDATION_SIZE:], train_y[VALIDATION_SIZE:]),
+            test=(arrays["test_images"], arrays["test_labels"]),
+            validation=(train_x[:VALIDATION_SIZE], train_y[:VALIDATION_SIZE]),
+        )

@@ -93,6 +93,10 @@ class Distribution:
     def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
         raise NotImplementedError
 
+    def mean(self, dist_info: DistInfo) -> tf.Tensor:
+        """The expected value, shaped like a sample: what an image grid shows of G's output."""
+        raise NotImplementedError
+
     def logli_prior(self, x_var: tf.Tensor) -> tf.Tensor:
         return self.logli(x_var, self.prior_dist_info(tf.shape(x_var)[0]))
 
@@ -167,6 +171,9 @@ class Categorical(Distribution):
         ids = tf.argmax(logits - tf.math.log(-tf.math.log(u)), axis=-1)
         return tf.one_hot(ids, self._dim)
 
+    def mean(self, dist_info: DistInfo) -> tf.Tensor:
+        return dist_info["prob"]
+
 
 class Gaussian(Distribution):
     """Factorised Gaussian; dist_info ``mean`` and ``stddev``.
@@ -239,6 +246,9 @@ class Gaussian(Distribution):
     def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
         mean = dist_info["mean"]
         return mean + _rng(rng).normal(tf.shape(mean)) * dist_info["stddev"]
+
+    def mean(self, dist_info: DistInfo) -> tf.Tensor:
+        return dist_info["mean"]
 
 
 class Uniform(Gaussian):
@@ -318,6 +328,9 @@ class Bernoulli(Distribution):
     def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
         p = dist_info["p"]
         return tf.cast(_rng(rng).uniform(tf.shape(p)) < p, tf.float32)
+
+    def mean(self, dist_info: DistInfo) -> tf.Tensor:
+        return dist_info["p"]
 
 
 class MeanBernoulli(Bernoulli):
@@ -440,6 +453,9 @@ class Product(Distribution):
 
     def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
         return self.join_vars([d.sample(info, rng) for d, info in zip(self._dists, self.split_dist_info(dist_info))])
+
+    def mean(self, dist_info: DistInfo) -> tf.Tensor:
+        return self.join_vars([d.mean(info) for d, info in zip(self._dists, self.split_dist_info(dist_info))])
 
     def sample_prior(self, batch_size: int | tf.Tensor, rng: tf.random.Generator | None = None) -> tf.Tensor:
         return self.join_vars([d.sample_prior(batch_size, rng) for d in self._dists])

@@ -1,39 +1,142 @@
-"""Flags to finished, evaluated runs: dataset, model, trainer, evaluation. Shared by every launcher.
+"""Flags to finished, evaluated runs: dataset, model (through the factory), optimisers, step, trainer, evaluation.
 
-Failures a user can fix (bad data, an incompatible checkpoint, a non-finite loss, an
-unwritable directory) end the process with one ``error:`` line and exit code 1; SIGINT
-and SIGTERM end it after a checkpoint, with exit code 128 + the signal number.
+Shared by every launcher. ``build_trainer`` is the one place that puts a model, its
+optimisers, its step and the loop together; ``make_run`` adds a run's directories
+(checkpoints, callbacks). Failures a user can fix (bad data, an incompatible checkpoint,
+a non-finite loss, an unwritable directory) end the process with one ``error:`` line and
+exit code 1; SIGINT and SIGTERM end it after a checkpoint, with exit code 128 + the
+signal number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
 import tensorflow as tf
-from absl import app
+from absl import app, flags
 
 from infogan_tf import flags as _flags
-from infogan_tf.checkpoints import CheckpointError, checkpoint_paths
-from infogan_tf.datasets import DATASETS, DataError
-from infogan_tf.distributions import MeanBernoulli
+from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
+from infogan_tf.checkpoints import CheckpointError, RunCheckpoint, checkpoint_paths, is_resume_source
+from infogan_tf.datasets import DATASETS, DataError, ImageDataset
 from infogan_tf.evaluation import classifier, report, summary
-from infogan_tf.latent_spec import parse_latent_spec
-from infogan_tf.models import RegularizedGAN
-from infogan_tf.optimizers import scaled_learning_rate
-from infogan_tf.trainer import InfoGANTrainer, NonFiniteLossError, TrainingInterrupted
+from infogan_tf.losses import NonFiniteLossError
+from infogan_tf.models import ModelConfig
+from infogan_tf.optimizers import original_adam, scaled_learning_rate
+from infogan_tf.step import InfoGANStep
+from infogan_tf.trainer import Callback, InfoGANTrainer, TrainingInterrupted
 
 FLAGS = _flags.FLAGS
 
 
 class SetupError(RuntimeError):
     """A setting that passed flag parsing but cannot be used on this machine."""
+
+
+def build_trainer(
+    config: ModelConfig,
+    batches: Callable[[int], Iterable[tf.Tensor]],
+    batch_size: int,
+    seed: int = 0,
+    discriminator_learning_rate: float = 2e-4,
+    generator_learning_rate: float = 1e-3,
+    info_reg_coeff: float = 1.0,
+    train_q: bool = False,
+    reuse_fake_batch: bool = False,
+    max_epoch: int = 50,
+    updates_per_epoch: int = 100,
+    jit_compile: bool = False,
+) -> InfoGANTrainer:
+    """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
+
+    Defaults are the original MNIST launcher's. Weights come from Keras's seed, latent
+    samples from their own ``tf.random.Generator`` (checkpointed), the data stream from
+    ``batches(start)``.
+    """
+    keras.utils.set_random_seed(seed)
+    model = config.build()
+    train_step = InfoGANStep(
+        model,
+        batch_size,
+        discriminator_optimizer=original_adam(discriminator_learning_rate),
+        generator_optimizer=original_adam(generator_learning_rate),
+        rng=tf.random.Generator.from_seed(seed),
+        info_reg_coeff=info_reg_coeff,
+        train_q=train_q,
+        reuse_fake_batch=reuse_fake_batch,
+    )
+    return InfoGANTrainer(train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile)
+
+
+@dataclasses.dataclass
+class Run:
+    """A trainer bound to a run's directories: its checkpoints, logs and the callbacks that write them."""
+
+    name: str
+    trainer: InfoGANTrainer
+    checkpoint: RunCheckpoint
+    log_dir: Path
+    to_unit_range: Callable
+    seed: int
+    snapshot_interval: int
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.checkpoint.directory
+
+    def start(self, resume: str = "auto") -> int:
+        """Restore as ``resume`` says (see ``RunCheckpoint.resume``); returns the update the run starts from."""
+        path = self.checkpoint.resume(resume)
+        step = int(self.trainer.step.numpy())
+        if path:
+            self.trainer.train_step.reset_learning_rates()
+            print(f"Resumed from {path} at update {step}")
+        return step
+
+    def train(self, extra_callbacks: Sequence[Callback] = ()) -> dict[str, float]:
+        """Train with the run's callbacks, after ``extra_callbacks``; call ``start`` first."""
+        writer = tf.summary.create_file_writer(str(self.log_dir))
+        self.trainer.callbacks = [
+            *extra_callbacks,
+            Checkpointer(self.checkpoint, self.snapshot_interval),
+            ImageGrids(self.log_dir, writer, self.to_unit_range, seed=self.seed),
+            MetricsLog(self.log_dir, writer),
+            ProgressBar(self.trainer.updates_per_epoch),
+        ]
+        return self.trainer.train()
+
+
+def make_run(
+    trainer: InfoGANTrainer,
+    dataset: ImageDataset,
+    name: str,
+    log_dir: str | Path,
+    checkpoint_dir: str | Path,
+    batch_size: int,
+    seed: int = 0,
+    snapshot_interval: int = 1000,
+    max_to_keep: int = 5,
+) -> Run:
+    model = trainer.model
+    run_settings = {"batch_size": batch_size, "updates_per_epoch": trainer.updates_per_epoch, "seed": seed}
+    checkpoint = RunCheckpoint(
+        checkpoint_dir,
+        name,
+        trainer.trackables,
+        model.config,
+        run_settings,
+        weights=[w for m in model.keras_models.values() for w in m.weights],
+        max_to_keep=max_to_keep,
+    )
+    return Run(name, trainer, checkpoint, Path(log_dir), dataset.to_unit_range, seed, snapshot_interval)
 
 
 def ensure_writable_dir(path: str, flag: str) -> None:
@@ -45,7 +148,7 @@ def ensure_writable_dir(path: str, flag: str) -> None:
         raise SetupError(f"--{flag}={path} is not a writable directory ({e.strerror or e}); choose another") from e
 
 
-def run_names(flag_values=FLAGS) -> tuple[str, list[tuple[int, str]]]:
+def run_names(flag_values: flags.FlagValues = FLAGS) -> tuple[str, list[tuple[int, str]]]:
     """The base name and (seed, exp_name) of each run the flags ask for: one, or one per --seeds entry."""
     f = flag_values
     base = f.exp_name or f"{f.dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
@@ -54,54 +157,73 @@ def run_names(flag_values=FLAGS) -> tuple[str, list[tuple[int, str]]]:
     return base, [(int(s), f"{base}_seed{int(s)}") for s in f.seeds]
 
 
-def build(seed: int, exp_name: str, dataset, flag_values=FLAGS) -> InfoGANTrainer:
-    """The trainer (with its model) that the flags describe, for one seed."""
+def model_config(dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS) -> ModelConfig:
     f = flag_values
-    if f.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(seed)
-    model = RegularizedGAN(
-        output_dist=MeanBernoulli(dataset.image_dim),
-        latent_spec=parse_latent_spec(f.latent_spec),
-        batch_size=f.batch_size,
-        image_shape=dataset.image_shape,
+    return ModelConfig.for_dataset(
+        dataset,
+        f.latent_spec,
         network_type=f.network_type,
         leak=f.leak,
         precision=f.precision,
+        layer_kit=f.layer_kit,
     )
-    return InfoGANTrainer(
-        model=model,
-        dataset=dataset,
-        batch_size=f.batch_size,
-        exp_name=exp_name,
-        log_dir=str(Path(f.root_log_dir) / exp_name),
-        checkpoint_dir=str(Path(f.root_checkpoint_dir) / exp_name),
-        max_epoch=f.max_epoch,
-        updates_per_epoch=f.updates_per_epoch,
-        snapshot_interval=f.snapshot_interval,
-        info_reg_coeff=f.info_reg_coeff,
+
+
+def build(seed: int, exp_name: str, dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS) -> Run:
+    """The run (trainer, model, checkpoints) that the flags describe, for one seed."""
+    f = flag_values
+    if f.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    trainer = build_trainer(
+        model_config(dataset, f),
+        lambda start: dataset.train.batches(f.batch_size, seed=seed, start=start),
+        f.batch_size,
+        seed=seed,
         discriminator_learning_rate=scaled_learning_rate(
             f.discriminator_learning_rate, f.batch_size, f.lr_batch_scaling
         ),
         generator_learning_rate=scaled_learning_rate(f.generator_learning_rate, f.batch_size, f.lr_batch_scaling),
-        seed=seed,
-        jit_compile=f.jit_compile,
-        max_to_keep=f.max_to_keep,
+        info_reg_coeff=f.info_reg_coeff,
         train_q=f.train_q,
-        resume=f.resume,
         reuse_fake_batch=f.reuse_fake_batch,
+        max_epoch=f.max_epoch,
+        updates_per_epoch=f.updates_per_epoch,
+        jit_compile=f.jit_compile,
+    )
+    return make_run(
+        trainer,
+        dataset,
+        exp_name,
+        Path(f.root_log_dir) / exp_name,
+        Path(f.root_checkpoint_dir) / exp_name,
+        f.batch_size,
+        seed=seed,
+        snapshot_interval=f.snapshot_interval,
+        max_to_keep=f.max_to_keep,
     )
 
 
-def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str | None = None) -> dict:
+def load_classifier(dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS):
+    """The dataset's sample classifier (cached), or None where the dataset has no labels."""
+    return classifier.load_or_train(dataset, flag_values.classifier_path) if dataset.labelled else None
+
+
+def evaluate_run(
+    exp_name: str,
+    seed: int,
+    dataset: ImageDataset,
+    sample_classifier,
+    checkpoint: str | None = None,
+    flag_values: flags.FlagValues = FLAGS,
+) -> dict:
     """Evaluate a run (or ``checkpoint``) into its log directory."""
-    f = FLAGS
+    f = flag_values
     log_dir = Path(f.root_log_dir) / exp_name
     baseline = f.baseline
     results = report.evaluate(
         checkpoint or Path(f.root_checkpoint_dir) / exp_name,
         dataset,
-        classifier,
+        sample_classifier,
         out_dir=log_dir if not checkpoint else checkpoint_paths(checkpoint)[0] / "evaluation",
         log_dir=log_dir,
         baseline_checkpoint=Path(f.root_checkpoint_dir) / baseline if baseline else None,
@@ -113,9 +235,10 @@ def evaluate_run(exp_name: str, seed: int, dataset, classifier, checkpoint: str 
     return results
 
 
-def _summarize(base: str, results: dict[int, dict]) -> None:
+def summarize(base: str, results: dict[int, dict], flag_values: flags.FlagValues = FLAGS) -> None:
+    """Write and print the summary over seeds, when there are several."""
     if len(results) > 1:
-        out = Path(FLAGS.root_log_dir) / f"{base}_summary"
+        out = Path(flag_values.root_log_dir) / f"{base}_summary"
         summary.write_summary(out, results)
         print((out / "summary.md").read_text())
 
@@ -123,28 +246,33 @@ def _summarize(base: str, results: dict[int, dict]) -> None:
 def _train_main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
+    run = None
     try:
         for flag in ("root_log_dir", "root_checkpoint_dir"):
             ensure_writable_dir(FLAGS[flag].value, flag)
-        dataset = DATASETS[FLAGS.dataset](data_dir=FLAGS.data_dir)
-        (base, runs), results, classifier_model = run_names(), {}, None
+        dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
+        (base, runs), results, sample_classifier = run_names(), {}, None
         for seed, exp_name in runs:
-            trainer = build(seed, exp_name, dataset)
-            trainer.log_dir.mkdir(parents=True, exist_ok=True)
-            (trainer.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
-            print(f"Logs: {trainer.log_dir}  Checkpoints: {trainer.checkpoint_dir}")
-            d_rate, g_rate = trainer.learning_rates
-            reuse = "; the G step reuses the D step's batch" if trainer.reuse_fake_batch else ""
+            run = build(seed, exp_name, dataset)
+            run.start(FLAGS.resume)
+            run.log_dir.mkdir(parents=True, exist_ok=True)
+            (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
+            print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}")
+            d_rate, g_rate = run.trainer.train_step.learning_rates
+            reuse = "; the G step reuses the D step's batch" if FLAGS.reuse_fake_batch else ""
             print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
-            trainer.train()
+            run.train()
             if FLAGS.evaluate:
-                classifier_model = classifier_model or classifier.load_or_train(dataset, FLAGS.classifier_path)
-                results[seed] = evaluate_run(exp_name, seed, dataset, classifier_model)
-        _summarize(base, results)
-    except (SetupError, DataError, CheckpointError, NonFiniteLossError) as e:
+                sample_classifier = sample_classifier or load_classifier(dataset)
+                results[seed] = evaluate_run(exp_name, seed, dataset, sample_classifier)
+        summarize(base, results)
+    except NonFiniteLossError as e:
+        newest = run.checkpoint.latest if run else None
+        sys.exit(f"error: {e} (the newest checkpoint, from before it, is {newest or 'none yet'})")
+    except (SetupError, DataError, CheckpointError) as e:
         sys.exit(f"error: {e}")
     except TrainingInterrupted as e:
-        print(f"{e}; rerun the same command to resume", file=sys.stderr)
+        print(f"{e}; saved {run.checkpoint.latest}; rerun the same command to resume", file=sys.stderr)
         sys.exit(128 + e.signum)
 
 
@@ -154,14 +282,14 @@ def _evaluate_main(argv: list[str]) -> None:
     if not FLAGS.checkpoint and not FLAGS.exp_name:
         raise app.UsageError("name the run with --exp_name (and --seeds), or a checkpoint with --checkpoint")
     try:
-        dataset = DATASETS[FLAGS.dataset](data_dir=FLAGS.data_dir)
-        classifier_model = classifier.load_or_train(dataset, FLAGS.classifier_path)
+        dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
+        sample_classifier = load_classifier(dataset)
         if FLAGS.checkpoint:
-            evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, classifier_model, checkpoint=FLAGS.checkpoint)
+            evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
             return
         base, runs = run_names()
-        results = {seed: evaluate_run(name, seed, dataset, classifier_model) for seed, name in runs}
-        _summarize(base, results)
+        results = {seed: evaluate_run(name, seed, dataset, sample_classifier) for seed, name in runs}
+        summarize(base, results)
     except (DataError, CheckpointError) as e:
         sys.exit(f"error: {e}")
 
@@ -170,6 +298,11 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
     """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
     for name, value in settings.items():
         FLAGS.set_default(name, value)
+    flags.register_validator(
+        "resume",
+        is_resume_source,
+        message="--resume must be auto, latest, never, or an existing checkpoint directory/path",
+    )
     app.run(main)
 
 

@@ -2,8 +2,7 @@
 
 ``FusedBatchNormalization``: Keras 3 computes batch statistics and the normalisation as
 separate element-wise ops (and their gradients as a dozen more); ``FusedBatchNormV3`` does
-each direction in one op (in one CPU profile of an InfoGAN update, BatchNorm's op time
-fell from 55 to 22 ms). Same weights, names and checkpoint layout as
+each direction in one op. Same weights, names and checkpoint layout as
 ``keras.layers.BatchNormalization``; the moving variance is fed the biased batch variance,
 as in Keras and in the original (prettytensor's ``tf.nn.moments``), not the kernel's
 Bessel-corrected one.
@@ -17,12 +16,11 @@ leaving the three as separate ops.
 ``Conv2DTranspose`` and ``Conv2D``: a strided transposed convolution with few output
 channels (G's last layer; the input gradient of D's first convolution, whose input has
 one channel) is slow in oneDNN's backward-data kernel. Written as one stride-1 convolution
-over all output phases and a pixel shuffle (``transposed_conv_by_phases``), MNIST's
-14x14x64 -> 28x28x1 at batch 128 ran 1.6x and 2.6x faster in two runs (2.00 ms against
-3.26 and 5.25), and 1.3-1.8x with 3 to 8 output channels; but 0.8x with 64 and 0.9x at
-stride 1 (``python benchmarks/phase_conv.py``). So phases are used for stride >= 2 and
-at most 8 output channels. Only that computation changes; the other gradients are the
-kernels TensorFlow's own gradients use.
+over all output phases and a pixel shuffle (``transposed_conv_by_phases``) it is faster
+for stride >= 2 and at most 8 output channels, and slower elsewhere, so phases are used
+only there (``benchmarks/phase_conv.py``; figures in the README's Speed section). Only
+that computation changes; the other gradients are the kernels TensorFlow's own gradients
+use.
 """
 
 from __future__ import annotations

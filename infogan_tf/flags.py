@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from absl import flags
 
-from infogan_tf.checkpoints import is_resume_source
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
-from infogan_tf.networks import NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
+from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", "mnist", sorted(DATASETS), "Training data.")
+flags.DEFINE_string("dataset", "mnist", "Training data: a registered dataset (infogan_tf.datasets.DATASETS).")
 flags.DEFINE_string(
     "data_dir",
     None,
     f"Directory of the dataset's files (MNIST: four IDX .gz files). Unset: ${DATA_DIR_ENV}, then tensorflow-datasets.",
 )
-flags.DEFINE_enum("network_type", "mnist", sorted(NETWORK_TYPES), "Layer stacks of G, D and Q.")
+flags.DEFINE_string("network_type", "mnist", "Layer stacks of G, D and Q: a registered network type.")
 flags.DEFINE_string(
     "latent_spec",
     MNIST_LATENT_SPEC,
@@ -43,6 +42,13 @@ flags.DEFINE_float(
     lower_bound=0.0,
     upper_bound=1.0,
 )
+flags.DEFINE_enum(
+    "layer_kit",
+    "auto",
+    LAYER_KITS,
+    "Kernels of the layers: fast (tuned for CPUs), keras (TensorFlow's own, for GPUs), auto (by device). "
+    "Same weights either way.",
+)
 flags.DEFINE_string("root_log_dir", "logs/mnist", "Parent of each run's TensorBoard, metrics and image directory.")
 flags.DEFINE_string("root_checkpoint_dir", "ckt/mnist", "Parent of each run's checkpoint directory.")
 flags.DEFINE_string("exp_name", None, "Run name; unset: <dataset>_<timestamp>.")
@@ -57,7 +63,11 @@ flags.DEFINE_string(
 flags.DEFINE_string(
     "checkpoint", None, "evaluate.py: a checkpoint directory or path to evaluate instead of --exp_name's."
 )
-flags.DEFINE_string("classifier_path", None, "Cached MNIST classifier for sample quality; unset: ~/.cache/infogan_tf.")
+flags.DEFINE_string(
+    "classifier_path",
+    None,
+    "Cached classifier of the dataset, for sample quality; unset: one per dataset in the cache.",
+)
 flags.DEFINE_integer("eval_samples", 10000, "Generated samples scored by the classifier.", lower_bound=2)
 flags.DEFINE_integer(
     "snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1
@@ -102,10 +112,20 @@ def _valid_latent_spec(text: str) -> bool:
     return True
 
 
+def _registered(flag: str, registry: dict) -> None:
+    """Accept names of ``registry`` as it stands when the flags are parsed (a program may register more)."""
+
+    def check(value: str) -> bool:
+        if value not in registry:
+            raise flags.ValidationError(f"--{flag}={value} is unknown; known: {', '.join(sorted(registry))}")
+        return True
+
+    flags.register_validator(flag, check)
+
+
 flags.register_validator("latent_spec", _valid_latent_spec)
+_registered("dataset", DATASETS)
+_registered("network_type", NETWORK_TYPES)
 flags.register_validator(
     "seeds", lambda v: v is None or all(s.strip().isdigit() for s in v), message="--seeds must be integers, e.g. 0,1,2"
-)
-flags.register_validator(
-    "resume", is_resume_source, message="--resume must be auto, latest, never, or an existing checkpoint directory/path"
 )

@@ -1,4 +1,8 @@
-"""Pure loss functions: tensors in, scalars out, no model or optimiser inside.
+"""The InfoGAN objective: pure functions from the model's outputs to named tuples of scalars.
+
+As TF-GAN's ``gan_loss`` returns a ``GANLoss``, ``infogan_loss`` returns an
+``InfoGANLoss``: the D loss, the G loss and the mutual-information terms per code group.
+Each formula is written once; nothing here owns a variable or an optimiser.
 
 The GAN terms are the original's ``-log(D(x) + 1e-8)`` forms computed from D's logit
 (``-log sigmoid(l) = softplus(-l)``): the same values up to the 1e-8 the original added,
@@ -7,11 +11,18 @@ without its floor on the gradient once D saturates past |logit| ~ 18.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import tensorflow as tf
 
 from infogan_tf.distributions import DistInfo, Distribution
+
+if TYPE_CHECKING:
+    from infogan_tf.models import Discrimination, RegularizedGAN
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss, a logged quantity or a weight became NaN or Inf."""
 
 
 class MutualInfo(NamedTuple):
@@ -19,6 +30,28 @@ class MutualInfo(NamedTuple):
 
     mi: tf.Tensor
     cross_ent: tf.Tensor
+
+
+class MutualInfoTerms(NamedTuple):
+    """L_I in total and per code group ("disc": categorical and Bernoulli codes, "cont": Gaussian ones)."""
+
+    total: MutualInfo
+    groups: dict[str, MutualInfo]
+
+
+class InfoGANLoss(NamedTuple):
+    """One evaluation of the objective.
+
+    ``discriminator_loss`` and ``generator_loss`` are the original's (GAN loss minus
+    lambda * L_I), the values it logged; ``discriminator_objective`` is what D's
+    optimiser minimises, which differs only in the baseline mode (``train_q`` with
+    lambda = 0), where Q alone also maximises L_I on D's detached features.
+    """
+
+    discriminator_loss: tf.Tensor | None
+    discriminator_objective: tf.Tensor | None
+    generator_loss: tf.Tensor
+    mutual_info: MutualInfoTerms | None
 
 
 def discriminator_loss(real_logit: tf.Tensor, fake_logit: tf.Tensor) -> tf.Tensor:
@@ -40,3 +73,41 @@ def mutual_info(dist: Distribution, codes: tf.Tensor, dist_info: DistInfo) -> Mu
     cross_ent = tf.reduce_mean(-dist.logli(codes, dist_info))
     entropy = tf.reduce_mean(-dist.logli_prior(codes))
     return MutualInfo(mi=entropy - cross_ent, cross_ent=cross_ent)
+
+
+def mutual_info_terms(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: DistInfo) -> MutualInfoTerms:
+    """L_I of each code group of ``z`` under Q's posterior, and their sum (the original penalised the sum)."""
+    groups = {name: mutual_info(dist, codes, info) for name, dist, codes, info in model.code_groups(z, reg_dist_info)}
+    mi, cross_ent = tf.constant(0.0), tf.constant(0.0)
+    for term in groups.values():
+        mi += term.mi
+        cross_ent += term.cross_ent
+    return MutualInfoTerms(total=MutualInfo(mi=mi, cross_ent=cross_ent), groups=groups)
+
+
+def infogan_loss(
+    model: RegularizedGAN,
+    z: tf.Tensor,
+    fake: Discrimination,
+    real: Discrimination | None = None,
+    info_reg_coeff: float = 1.0,
+    train_q: bool = False,
+) -> InfoGANLoss:
+    """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
+
+    L_I is computed whenever D's losses are (it is logged) and whenever it is penalised.
+    """
+    q_only = train_q and not info_reg_coeff
+    terms = mutual_info_terms(model, z, fake.reg_dist_info) if info_reg_coeff or real is not None else None
+    g_loss = generator_loss(fake.d_logit)
+    if info_reg_coeff:
+        g_loss -= info_reg_coeff * terms.total.mi
+    d_loss = d_objective = None
+    if real is not None:
+        d_loss = discriminator_loss(real.d_logit, fake.d_logit)
+        if info_reg_coeff:
+            d_loss -= info_reg_coeff * terms.total.mi
+        d_objective = d_loss - terms.total.mi if q_only else d_loss
+    return InfoGANLoss(
+        discriminator_loss=d_loss, discriminator_objective=d_objective, generator_loss=g_loss, mutual_info=terms
+    )

@@ -1,24 +1,86 @@
-"""RegularizedGAN: the latent vocabulary of InfoGAN bound to G, D and Q.
+"""The model factory (``ModelConfig``) and RegularizedGAN, the latent vocabulary of InfoGAN bound to G, D and Q.
 
 Port of ``infogan/models/regularized_gan.py``. The original had eight near-identical
 methods that pick some codes out of a latent vector or a dist_info (reg / nonreg,
 discrete / continuous). Here one mechanism does it: a ``_Selection`` names which
 components of a parent Product go into a child Product, and moves values either way.
+
+``ModelConfig`` is the one way to build a model: it records everything that shapes one,
+and it is what a run's ``model.json`` holds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import NamedTuple
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import keras
 import tensorflow as tf
 
-from infogan_tf.distributions import Bernoulli, Categorical, DistInfo, Distribution, Gaussian, Product
-from infogan_tf.networks import ORIGINAL_LEAK, apply_per_batch, build_networks
+from infogan_tf.distributions import Bernoulli, Categorical, DistInfo, Distribution, Gaussian, MeanBernoulli, Product
+from infogan_tf.latent_spec import format_latent_spec, parse_latent_spec
+from infogan_tf.networks import ORIGINAL_LEAK, LayerKit, apply_per_batch, build_networks, resolve_layer_kit
 
-LatentSpec = Sequence[tuple[Distribution, bool]]
+OUTPUT_DISTRIBUTIONS: dict[str, Callable[[int], Distribution]] = {"mean_bernoulli": MeanBernoulli}
+"""G's output distribution by name, built for the image's number of values."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Everything that shapes a RegularizedGAN; ``build()`` makes one, ``model.json`` stores one.
+
+    ``architecture`` fields fix the variables and the function, so a resume must keep
+    them; ``precision`` and ``layer_kit`` only choose how it is computed (same variables),
+    so a run may resume with others, e.g. on a GPU.
+    """
+
+    latent_spec: str
+    image_shape: tuple[int, int, int]
+    network_type: str = "mnist"
+    output_dist: str = "mean_bernoulli"
+    leak: float = ORIGINAL_LEAK
+    precision: str = "float32"
+    layer_kit: str = "auto"
+
+    ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latent_spec", format_latent_spec(parse_latent_spec(self.latent_spec)))
+        object.__setattr__(self, "image_shape", tuple(int(d) for d in self.image_shape))
+        object.__setattr__(self, "leak", float(self.leak))
+        if self.output_dist not in OUTPUT_DISTRIBUTIONS:
+            raise ValueError(
+                f"unknown output distribution '{self.output_dist}'; known: {', '.join(sorted(OUTPUT_DISTRIBUTIONS))}"
+            )
+
+    @classmethod
+    def for_dataset(cls, dataset: Any, latent_spec: str, **kwargs: Any) -> ModelConfig:
+        """The config for ``dataset``'s images (shape and output distribution from the dataset itself)."""
+        return cls(latent_spec, dataset.image_shape, output_dist=dataset.output_dist, **kwargs)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """Read ``model.json``.
+
+        Files written before the output distribution, precision and layer kit were
+        recorded get the defaults they were written under.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def architecture(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.ARCHITECTURE}
+
+    def build(self) -> RegularizedGAN:
+        return RegularizedGAN(self)
 
 
 class Discrimination(NamedTuple):
@@ -31,7 +93,6 @@ class Discrimination(NamedTuple):
     d: tf.Tensor
     d_logit: tf.Tensor
     reg_dist_info: DistInfo | None
-    reg_dist_flat: tf.Tensor | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,24 +118,16 @@ class _Selection:
 
 
 class RegularizedGAN:
-    """G(z, c), and D with Q on a shared body; ``latent_spec`` lists (distribution, is_reg)."""
+    """G(z, c), and D with Q on a shared body, as ``config`` describes them (build one with ``config.build()``).
 
-    def __init__(
-        self,
-        output_dist: Distribution,
-        latent_spec: LatentSpec,
-        batch_size: int,
-        image_shape: Sequence[int],
-        network_type: str,
-        leak: float = ORIGINAL_LEAK,
-        precision: str = "float32",
-    ):
-        self.output_dist = output_dist
-        self.latent_spec = list(latent_spec)
-        self.batch_size = batch_size
-        self.image_shape = tuple(image_shape)
-        self.network_type = network_type
-        self.leak = leak
+    ``latent_spec`` lists (distribution, is_reg) in latent-vector order.
+    """
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        self.output_dist = OUTPUT_DISTRIBUTIONS[config.output_dist](math.prod(config.image_shape))
+        self.latent_spec = parse_latent_spec(config.latent_spec)
+        self.image_shape = config.image_shape
         unsupported = [
             d for d, reg in self.latent_spec if reg and not isinstance(d, (Gaussian, Categorical, Bernoulli))
         ]
@@ -98,13 +151,13 @@ class RegularizedGAN:
         self.reg_cont_latent_dist = self._cont.child
 
         self.networks = build_networks(
-            network_type,
+            config.network_type,
+            LayerKit(resolve_layer_kit(config.layer_kit), config.precision),
             image_shape=self.image_shape,
             latent_dim=self.latent_dist.dim,
             q_flat_dim=self.reg_latent_dist.dist_flat_dim,
-            output_flat_dim=output_dist.dist_flat_dim,
-            leak=leak,
-            precision=precision,
+            output_flat_dim=self.output_dist.dist_flat_dim,
+            leak=config.leak,
         )
 
     @property
@@ -153,14 +206,12 @@ class RegularizedGAN:
     ) -> Discrimination:
         """D's verdict from its head's output, and Q's posterior from the body when ``with_q``."""
         d_logit = tf.cast(d_head_out[:, 0], tf.float32)
-        reg_dist_flat = reg_dist_info = None
+        reg_dist_info = None
         if with_q:
             q_input = tf.stop_gradient(body) if detach_q else body
             reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
             reg_dist_info = self.reg_latent_dist.activate_dist(reg_dist_flat)
-        return Discrimination(
-            d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info, reg_dist_flat=reg_dist_flat
-        )
+        return Discrimination(d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info)
 
     def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:
         x_dist_flat = tf.cast(self.networks.generator(z_var, training=training), tf.float32)
@@ -170,7 +221,7 @@ class RegularizedGAN:
     def generate_mean(self, z_var: tf.Tensor, training: bool = False) -> tf.Tensor:
         """The mean image of G's output distribution (what grids and samples show)."""
         _, info = self.generate(z_var, training=training)
-        return info["p"] if "p" in info else info["mean"]
+        return self.output_dist.mean(info)
 
     def reg_z(self, z_var: tf.Tensor) -> tf.Tensor:
         return self._reg.var(z_var)

@@ -1,8 +1,14 @@
 """Layer stacks per network type: G, the shared D body, and the D and Q heads.
 
-A network type is a function registered in ``NETWORK_TYPES``; adding SVHN or CelebA is
-adding one. The builders know nothing of latent codes or losses: they are told the
-input width, Q's output width and the image shape.
+A network type is a function registered in ``NETWORK_TYPES`` that takes a ``LayerKit``
+and the widths it must fit; adding SVHN or CelebA is adding one. The builders know
+nothing of latent codes or losses: they are told the input width, Q's output width and
+the image shape, and any Keras model (Sequential or functional) will do.
+
+The kit decides which kernels the layers run on: ``fast`` (``fast_layers``: fused
+BatchNorm, Adam-friendly LeakyReLU and phase convolutions, measured faster on CPUs) or
+``keras`` (TensorFlow's own layers, what a GPU wants); both make the same variables, so a
+checkpoint written with one restores into the other. ``auto`` picks by device.
 
 The "mnist" stacks reproduce the original's prettytensor templates (custom_ops.py): conv
 kernels truncated-normal(0.02), dense and deconv kernels normal(0.02), zero biases,
@@ -13,16 +19,18 @@ leaky ReLU slope 0.01 (the paper says 0.1: pass ``leak=0.1``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-from infogan_tf.fast_layers import Conv2D, Conv2DTranspose, FusedBatchNormalization, LeakyReLU
+from infogan_tf import fast_layers
 
 ORIGINAL_LEAK = 0.01
 PAPER_LEAK = 0.1
+PRECISIONS = ("float32", "mixed_bfloat16")
+LAYER_KITS = ("auto", "fast", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,30 +48,108 @@ class Networks:
         return (self.d_body, self.d_head, self.q_head)
 
 
-def _dense(units: int) -> layers.Dense:
-    return layers.Dense(units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+class _PerBatchStatistics:
+    """A BatchNorm that, inside ``apply_per_batch``, normalises each batch of a concatenation on its own."""
+
+    _batches = None
+    """(sizes, count) while inside ``apply_per_batch``."""
+
+    def call(self, inputs, training=None, mask=None):
+        if self._batches is None:
+            return super().call(inputs, training=training, mask=mask)
+        sizes, count = self._batches
+        normalize = super().call
+        return tf.concat(
+            [normalize(part, training=training, mask=mask) for part in tf.split(inputs, sizes, num=count)], 0
+        )
 
 
-def _conv(filters: int) -> Conv2D:
-    return Conv2D(
-        filters, 4, strides=2, padding="same", kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02)
-    )
+class FastBatchNormalization(_PerBatchStatistics, fast_layers.FusedBatchNormalization):
+    """The fast kit's BatchNorm."""
 
 
-def _deconv(filters: int) -> Conv2DTranspose:
-    return Conv2DTranspose(
-        filters, 4, strides=2, padding="same", kernel_initializer=keras.initializers.RandomNormal(stddev=0.02)
-    )
+class KerasBatchNormalization(_PerBatchStatistics, layers.BatchNormalization):
+    """The keras kit's BatchNorm."""
 
 
-def _batch_norm() -> FusedBatchNormalization:
-    return FusedBatchNormalization(
-        momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
-    )
+_KIT_LAYERS = {
+    "fast": (fast_layers.Conv2D, fast_layers.Conv2DTranspose, FastBatchNormalization, fast_layers.LeakyReLU),
+    "keras": (layers.Conv2D, layers.Conv2DTranspose, KerasBatchNormalization, layers.LeakyReLU),
+}
+
+
+def resolve_layer_kit(kit: str) -> str:
+    """``auto`` means TensorFlow's own kernels where a GPU is visible and the fast CPU layers elsewhere."""
+    if kit not in LAYER_KITS:
+        raise ValueError(f"unknown layer kit '{kit}'; known: {', '.join(LAYER_KITS)}")
+    if kit != "auto":
+        return kit
+    return "keras" if tf.config.list_physical_devices("GPU") else "fast"
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerKit:
+    """Makes layers with the original's initialisers, from one family of kernels, under one dtype policy.
+
+    Each layer gets the policy itself, so building a network never touches Keras's
+    global policy. With "mixed_bfloat16" the layers compute in bfloat16 on float32
+    variables, and Keras keeps BatchNorm's statistics in float32.
+    """
+
+    name: str = "fast"
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.name not in _KIT_LAYERS:
+            raise ValueError(f"unknown layer kit '{self.name}'; known: {', '.join(_KIT_LAYERS)} (or auto)")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision '{self.precision}'; known: {', '.join(PRECISIONS)}")
+
+    def dense(self, units: int) -> layers.Dense:
+        return layers.Dense(
+            units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype=self.precision
+        )
+
+    def conv(self, filters: int) -> layers.Conv2D:
+        return self._strided(0, filters, keras.initializers.TruncatedNormal(stddev=0.02))
+
+    def deconv(self, filters: int) -> layers.Conv2DTranspose:
+        return self._strided(1, filters, keras.initializers.RandomNormal(stddev=0.02))
+
+    def _strided(self, kind: int, filters: int, initializer: keras.initializers.Initializer) -> layers.Layer:
+        """The original's 4x4, stride-2, SAME (transposed) convolution."""
+        return _KIT_LAYERS[self.name][kind](
+            filters, 4, strides=2, padding="same", kernel_initializer=initializer, dtype=self.precision
+        )
+
+    def batch_norm(self) -> layers.BatchNormalization:
+        return _KIT_LAYERS[self.name][2](
+            momentum=0.9,
+            epsilon=1e-5,
+            gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),
+            dtype=self.precision,
+        )
+
+    def leaky_relu(self, slope: float) -> layers.LeakyReLU:
+        return _KIT_LAYERS[self.name][3](negative_slope=slope, dtype=self.precision)
+
+    def relu(self) -> layers.ReLU:
+        return layers.ReLU(dtype=self.precision)
+
+    def reshape(self, shape: Sequence[int]) -> layers.Reshape:
+        return layers.Reshape(tuple(shape), dtype=self.precision)
+
+    def flatten(self) -> layers.Flatten:
+        return layers.Flatten(dtype=self.precision)
 
 
 def mnist_networks(
-    image_shape: Sequence[int], latent_dim: int, q_flat_dim: int, output_flat_dim: int, leak: float = ORIGINAL_LEAK
+    kit: LayerKit,
+    image_shape: Sequence[int],
+    latent_dim: int,
+    q_flat_dim: int,
+    output_flat_dim: int,
+    leak: float = ORIGINAL_LEAK,
 ) -> Networks:
     """The original's "mnist" network; images enter and leave flat, as in the original."""
     height, width, channels = image_shape
@@ -76,46 +162,42 @@ def mnist_networks(
             f"the mnist network emits one value per pixel ({height * width * channels}), "
             f"but the output distribution needs {output_flat_dim}"
         )
-
-    def lrelu() -> LeakyReLU:
-        return LeakyReLU(negative_slope=leak)
-
     d_body = keras.Sequential(
         [
             keras.Input((height * width * channels,)),
-            layers.Reshape((height, width, channels)),
-            _conv(64),
-            lrelu(),
-            _conv(128),
-            _batch_norm(),
-            lrelu(),
-            layers.Flatten(),
-            _dense(1024),
-            _batch_norm(),
-            lrelu(),
+            kit.reshape((height, width, channels)),
+            kit.conv(64),
+            kit.leaky_relu(leak),
+            kit.conv(128),
+            kit.batch_norm(),
+            kit.leaky_relu(leak),
+            kit.flatten(),
+            kit.dense(1024),
+            kit.batch_norm(),
+            kit.leaky_relu(leak),
         ],
         name="d_body",
     )
-    d_head = keras.Sequential([keras.Input((1024,)), _dense(1)], name="d_head")
+    d_head = keras.Sequential([keras.Input((1024,)), kit.dense(1)], name="d_head")
     q_head = keras.Sequential(
-        [keras.Input((1024,)), _dense(128), _batch_norm(), lrelu(), _dense(q_flat_dim)],
+        [keras.Input((1024,)), kit.dense(128), kit.batch_norm(), kit.leaky_relu(leak), kit.dense(q_flat_dim)],
         name="q_head",
     )
     generator = keras.Sequential(
         [
             keras.Input((latent_dim,)),
-            _dense(1024),
-            _batch_norm(),
-            layers.ReLU(),
-            _dense(height // 4 * width // 4 * 128),
-            _batch_norm(),
-            layers.ReLU(),
-            layers.Reshape((height // 4, width // 4, 128)),
-            _deconv(64),
-            _batch_norm(),
-            layers.ReLU(),
-            _deconv(channels),
-            layers.Flatten(),
+            kit.dense(1024),
+            kit.batch_norm(),
+            kit.relu(),
+            kit.dense(height // 4 * width // 4 * 128),
+            kit.batch_norm(),
+            kit.relu(),
+            kit.reshape((height // 4, width // 4, 128)),
+            kit.deconv(64),
+            kit.batch_norm(),
+            kit.relu(),
+            kit.deconv(channels),
+            kit.flatten(),
         ],
         name="g_net",
     )
@@ -125,7 +207,21 @@ def mnist_networks(
 NETWORK_TYPES: dict[str, Callable[..., Networks]] = {"mnist": mnist_networks}
 
 
-def apply_per_batch(stack: keras.Sequential, batches: Sequence[tf.Tensor], training: bool) -> list[tf.Tensor]:
+def build_networks(network_type: str, kit: LayerKit, **kwargs) -> Networks:
+    if network_type not in NETWORK_TYPES:
+        raise ValueError(f"unknown network_type '{network_type}'; known: {', '.join(sorted(NETWORK_TYPES))}")
+    return NETWORK_TYPES[network_type](kit, **kwargs)
+
+
+def _batch_norms(model: keras.Model) -> Iterator[layers.BatchNormalization]:
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            yield layer
+        elif isinstance(layer, keras.Model):
+            yield from _batch_norms(layer)
+
+
+def apply_per_batch(stack: keras.Model, batches: Sequence[tf.Tensor], training: bool) -> list[tf.Tensor]:
     """``stack`` on each of ``batches``, computed as one pass over them all.
 
     The same as calling ``stack`` on each batch in turn, BatchNorm included: each
@@ -134,38 +230,19 @@ def apply_per_batch(stack: keras.Sequential, batches: Sequence[tf.Tensor], train
     concatenation, so a convolution or matmul is one large op instead of several small
     ones and its weight gradient is summed inside that op.
     """
-    if not isinstance(stack, keras.Sequential):
+    norms = list(_batch_norms(stack))
+    stock = [layer.name for layer in norms if not isinstance(layer, _PerBatchStatistics)]
+    if stock:
         raise TypeError(
-            f"apply_per_batch walks a keras.Sequential layer by layer; {stack.name} is a {type(stack).__name__}"
+            f"apply_per_batch needs a LayerKit's BatchNorm layers; {stack.name} has stock ones: {', '.join(stock)}"
         )
     static = [b.shape[0] for b in batches]
     sizes = static if None not in static else tf.stack([tf.shape(b)[0] for b in batches])
-    h = tf.concat(list(batches), axis=0)
-    for layer in stack.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            h = tf.concat([layer(part, training=training) for part in tf.split(h, sizes, num=len(batches))], axis=0)
-        else:
-            h = layer(h, training=training)
-    return tf.split(h, sizes, num=len(batches))
-
-
-PRECISIONS = ("float32", "mixed_bfloat16")
-
-
-def build_networks(network_type: str, precision: str = "float32", **kwargs) -> Networks:
-    """Build a registered network type with every layer under the Keras dtype policy ``precision``.
-
-    With "mixed_bfloat16" the layers compute in bfloat16 on float32 variables; Keras keeps
-    BatchNorm's statistics in float32, and RegularizedGAN casts every output to float32
-    before the distributions and losses see it.
-    """
-    if network_type not in NETWORK_TYPES:
-        raise ValueError(f"unknown network_type '{network_type}'; known: {', '.join(sorted(NETWORK_TYPES))}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision '{precision}'; known: {', '.join(PRECISIONS)}")
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
+    for layer in norms:
+        object.__setattr__(layer, "_batches", (sizes, len(batches)))
     try:
-        return NETWORK_TYPES[network_type](**kwargs)
+        out = stack(tf.concat(list(batches), axis=0), training=training)
     finally:
-        keras.config.set_dtype_policy(previous)
+        for layer in norms:
+            object.__setattr__(layer, "_batches", None)
+    return tf.split(out, sizes, num=len(batches))

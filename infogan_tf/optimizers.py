@@ -1,11 +1,11 @@
-"""Adam as one fused kernel per variable, as TF 0.9's ``AdamOptimizer`` (the original's) ran it.
+"""The original's optimiser: Adam (beta1 = 0.5) as one fused kernel per variable, as TF 0.9 ran it.
 
-Keras 3's Adam spells the update out in about ten element-wise ops per variable; on a CPU
-each is a pass over memory, and for InfoGAN's two 6.4M-weight dense layers they cost as much
-as a convolution. ``ResourceApplyAdam`` computes the same update, with the same bias
-correction and epsilon placement, in one multithreaded op. Everything else (variables,
-iteration counter, learning-rate schedules, checkpoint layout, ``tf.distribute`` handling)
-is Keras's, so a checkpoint written with one optimiser restores into the other.
+Keras 3's Adam spells the update out in about ten element-wise ops per variable, each a
+pass over memory on a CPU; ``ResourceApplyAdam`` computes the same update, with the same
+bias correction and epsilon placement, in one multithreaded op (the README's Speed
+section has the measurements). Everything else (variables, iteration counter,
+learning-rate schedules, checkpoint layout, ``tf.distribute`` handling) is Keras's, so a
+checkpoint written with one optimiser restores into the other.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ class FusedAdam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(gradient, dtype),
         )
+
+
+def original_adam(learning_rate: float) -> FusedAdam:
+    """Adam with the original's beta1 = 0.5 and epsilon = 1e-8 (TF 0.9's default)."""
+    return FusedAdam(learning_rate, beta_1=0.5, epsilon=1e-8)
 
 
 REFERENCE_BATCH_SIZE = 128

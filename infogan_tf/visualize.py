@@ -83,13 +83,16 @@ class FactorVisualizer:
             else np.zeros((rows, 0), np.float32)
         )
 
-    def grids(self, inverse_transform: Callable[[tf.Tensor], tf.Tensor] = lambda x: x) -> dict[str, np.ndarray]:
-        """One grid per regularised code, keyed ``image_<index>_<Family>`` as the original's summaries."""
+    def grids(self, to_unit_range: Callable[[tf.Tensor], np.ndarray] = np.asarray) -> dict[str, np.ndarray]:
+        """One grid per regularised code, keyed ``image_<index>_<Family>`` as the original's summaries.
+
+        ``to_unit_range`` maps G's images from the dataset's value range to [0, 1].
+        """
         out = {}
         for idx, dist in enumerate(self.model.reg_latent_dist.dists):
             values = code_values(dist, cont_range=self.cont_range)
             z = traversal_latents(self.model, idx, values, self.fixed_reg, self.fixed_nonreg)
-            images = np.asarray(inverse_transform(self.model.generate_mean(z)))
+            images = np.asarray(to_unit_range(self.model.generate_mean(z)))
             out[f"image_{idx}_{type(dist).__name__}"] = image_grid(
                 images, self.rows, len(values), self.model.image_shape
             )

@@ -7,7 +7,11 @@ Writes results.json, results.md and figures into each run's log dir, and a summa
 seeds into <root_log_dir>/<exp_name>_summary.
 """
 
-from infogan_tf.experiment import launch_evaluation
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter buries the log; set it to see it
+
+from infogan_tf.experiment import launch_evaluation  # noqa: E402
 
 SETTINGS = dict(dataset="mnist", root_log_dir="logs/mnist", root_checkpoint_dir="ckt/mnist")
 

@@ -5,8 +5,12 @@
 Any setting below can be overridden with its flag (``--help`` lists them all).
 """
 
-from infogan_tf.experiment import launch
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter buries the log; set it to see it
+
+from infogan_tf.experiment import launch  # noqa: E402
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 
 SETTINGS = dict(
     dataset="mnist",

@@ -1,7 +1,15 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tensorflow as tf
+
+from infogan_tf import experiment
+from infogan_tf.datasets import ImageDataset
+from infogan_tf.experiment import Run, build_trainer
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+from infogan_tf.models import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
@@ -14,3 +22,56 @@ def mnist_dir() -> Path:
     if not (path / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"no MNIST IDX files at {path}; set INFOGAN_DATA_DIR")
     return path
+
+
+class RandomImages(ImageDataset):
+    """64 random 28x28 images and no labels: for tests that need no real data."""
+
+    name = "random"
+    image_shape = (28, 28, 1)
+
+    def __init__(self, data_dir=None):
+        super().__init__(train=(np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8), None))
+
+
+def make_run(
+    tmp_path: Path,
+    dataset: ImageDataset | None = None,
+    batch_size: int = 8,
+    seed: int = 0,
+    snapshot_interval: int = 1000,
+    latent_spec: str = MNIST_LATENT_SPEC,
+    config_overrides: dict | None = None,
+    **trainer_kwargs,
+) -> Run:
+    """A run of the original MNIST model on ``dataset`` (random images by default), writing under ``tmp_path``."""
+    dataset = dataset or RandomImages()
+    trainer = build_trainer(
+        ModelConfig.for_dataset(dataset, latent_spec, **(config_overrides or {})),
+        lambda start: dataset.train.batches(batch_size, seed=seed, start=start),
+        batch_size,
+        seed=seed,
+        **trainer_kwargs,
+    )
+    return experiment.make_run(
+        trainer,
+        dataset,
+        "experiment",
+        tmp_path / "logs",
+        tmp_path / "ckt",
+        batch_size,
+        seed=seed,
+        snapshot_interval=snapshot_interval,
+    )
+
+
+def real_batch(n: int = 8) -> tf.Tensor:
+    return tf.constant(np.random.default_rng(1).random((n, 784), dtype=np.float32))
+
+
+def snapshot(variables) -> list[np.ndarray]:
+    return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables) -> list[bool]:
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]

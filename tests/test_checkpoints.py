@@ -1,28 +1,31 @@
 """Resume, fallback past damaged checkpoints, refusing the wrong model, and load()."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_trainer import make_trainer
+from conftest import make_run
 
 import infogan_tf
-from infogan_tf.checkpoints import CheckpointError, ModelConfig, read_model_config
+from infogan_tf.checkpoints import CheckpointError, read_model_config
 
 
 def trained(tmp_path, updates=4, **kwargs):
-    trainer = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=updates, snapshot_interval=2, **kwargs)
-    trainer.train()
-    return trainer
+    run = make_run(tmp_path, max_epoch=1, updates_per_epoch=updates, snapshot_interval=2, **kwargs)
+    run.start()
+    run.train()
+    return run
 
 
 def test_run_files_describe_the_model(tmp_path):
-    trainer = trained(tmp_path)
-    config = read_model_config(trainer.checkpoint_dir)
-    assert config == ModelConfig.of(trainer.model)
+    run = trained(tmp_path)
+    config = read_model_config(run.checkpoint_dir)
+    assert config == run.trainer.model.config
     assert config.latent_spec.startswith("uniform:62,categorical:10:reg") and config.image_shape == (28, 28, 1)
-    assert json.loads((trainer.checkpoint_dir / "run.json").read_text()) == {
+    assert (config.output_dist, config.precision, config.layer_kit) == ("mean_bernoulli", "float32", "auto")
+    assert json.loads((run.checkpoint_dir / "run.json").read_text()) == {
         "batch_size": 8,
         "updates_per_epoch": 4,
         "seed": 0,
@@ -31,22 +34,23 @@ def test_run_files_describe_the_model(tmp_path):
 
 def test_resume_continues_from_the_newest_checkpoint(tmp_path):
     trained(tmp_path)
-    longer = make_trainer(tmp_path, max_epoch=2, updates_per_epoch=4, snapshot_interval=2)
+    longer = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, snapshot_interval=2)
+    assert longer.start() == 4
     longer.train()
-    assert int(longer.step.numpy()) == 8
+    assert int(longer.trainer.step.numpy()) == 8
     records = [json.loads(line) for line in (tmp_path / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [4, 8]
 
 
 def test_a_truncated_checkpoint_is_refused_and_the_previous_one_used(tmp_path, capsys):
     first = trained(tmp_path)
-    newest = first.checkpoint_manager.latest_checkpoint
+    newest = first.checkpoint.latest
     assert newest.endswith("-4")
     (data_file,) = tf.io.gfile.glob(newest + ".data-*")
     with open(data_file, "r+b") as f:
         f.truncate(100)
-    resumed = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=4, snapshot_interval=2)
-    assert resumed._start() == 2
+    resumed = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, snapshot_interval=2)
+    assert resumed.start() == 2
     assert f"checkpoint {newest} is unreadable" in capsys.readouterr().err
 
 
@@ -54,38 +58,49 @@ def test_every_checkpoint_unreadable_is_one_clear_error(tmp_path):
     first = trained(tmp_path, updates=2)
     (tmp_path / "ckt" / "experiment-2.index").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="no readable checkpoint"):
-        make_trainer(tmp_path, max_epoch=1, updates_per_epoch=2)._start()
-    assert first.checkpoint_manager.checkpoints  # nothing was deleted
+        make_run(tmp_path, max_epoch=1, updates_per_epoch=2).start()
+    assert first.checkpoint.manager.checkpoints  # nothing was deleted
 
 
 def test_a_different_architecture_is_refused_before_anything_changes(tmp_path):
     trained(tmp_path)
     before = {p.name: p.read_bytes() for p in (tmp_path / "ckt").iterdir()}
-    other = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=4)
-    other.model.latent_spec[1] = (other.model.latent_spec[1][0], False)  # what the config records differs
+    other = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, latent_spec="uniform:62,categorical:10,uniform:2:reg")
     with pytest.raises(CheckpointError, match=r"latent_spec: checkpoint has 'uniform:62,categorical:10:reg,"):
-        other._start()
-    wrong_settings = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=5)
+        other.start()
+    wrong_settings = make_run(tmp_path, max_epoch=1, updates_per_epoch=5)
     with pytest.raises(CheckpointError, match="updates_per_epoch: checkpoint has 4, this run asks for 5"):
-        wrong_settings._start()
+        wrong_settings.start()
     assert {p.name: p.read_bytes() for p in (tmp_path / "ckt").iterdir()} == before
 
 
 def test_resume_modes(tmp_path):
     with pytest.raises(CheckpointError, match="holds no checkpoint"):
-        make_trainer(tmp_path / "empty", resume="latest")._start()
+        make_run(tmp_path / "empty").start("latest")
     first = trained(tmp_path)
     with pytest.raises(CheckpointError, match="already holds checkpoints; choose a new --exp_name"):
-        make_trainer(tmp_path, resume="never")._start()
-    elsewhere = make_trainer(
-        tmp_path / "fork", max_epoch=1, updates_per_epoch=4, resume=first.checkpoint_manager.checkpoints[0]
+        make_run(tmp_path).start("never")
+    elsewhere = make_run(tmp_path / "fork", max_epoch=1, updates_per_epoch=4)
+    assert elsewhere.start(first.checkpoint.manager.checkpoints[0]) == 2
+
+
+def test_precision_and_layer_kit_may_change_on_resume_but_the_leak_may_not(tmp_path):
+    first = trained(tmp_path)
+    config = first.trainer.model.config
+    assert dataclasses.replace(config, precision="mixed_bfloat16", layer_kit="keras").architecture() == (
+        config.architecture()
     )
-    assert elsewhere._start() == 2
+    other_kit = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"layer_kit": "keras"})
+    assert other_kit.start() == 4
+    other_leak = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"leak": 0.1})
+    with pytest.raises(CheckpointError, match="leak: checkpoint has 0.01, this run asks for 0.1"):
+        other_leak.start()
 
 
 def test_load_gives_g_and_q_in_inference_mode(tmp_path):
-    trainer = trained(tmp_path)
-    loaded = infogan_tf.load(trainer.checkpoint_dir)
+    run = trained(tmp_path)
+    trainer = run.trainer
+    loaded = infogan_tf.load(run.checkpoint_dir)
     assert loaded.step == 4 and loaded.checkpoint_path.endswith("-4")
     z, images = loaded.sample(6, seed=1)
     expected, _ = trainer.model.generate(z, training=False)
@@ -93,7 +108,7 @@ def test_load_gives_g_and_q_in_inference_mode(tmp_path):
     np.testing.assert_allclose(loaded.generate(z[:2]), images[:2], atol=1e-6)  # no batch dependence
     posterior = loaded.encode(images)
     np.testing.assert_allclose(posterior["id_0_prob"].numpy().sum(axis=1), 1.0, rtol=1e-5)
-    older = infogan_tf.load(trainer.checkpoint_manager.checkpoints[0])
+    older = infogan_tf.load(run.checkpoint.manager.checkpoints[0])
     assert older.step == 2
 
 
@@ -102,4 +117,7 @@ def test_load_refuses_what_is_not_a_checkpoint(tmp_path):
         infogan_tf.load(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match="has no model.json"):
+        infogan_tf.load(tmp_path / "empty")
+    (tmp_path / "empty" / "model.json").write_text('{"latent_spec": "uniform:62", "image_shape": [28, 28, 1]}')
+    with pytest.raises(CheckpointError, match="does not describe a model .*no regularised code"):
         infogan_tf.load(tmp_path / "empty")

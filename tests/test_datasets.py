@@ -38,20 +38,6 @@ def test_splits_follow_the_original(mnist):
     assert images.shape == (3, 784) and images.dtype == np.float32 and images.min() >= 0 and images.max() <= 1
 
 
-def test_supervised_split_picks_ten_per_digit_as_the_original(mnist):
-    labels = mnist.supervised_train.labels
-    assert labels.tolist() == [d for d in range(10) for _ in range(10)]
-    rng_state = np.random.get_state()
-    np.random.seed(0)  # the original's selection, replayed with the global numpy RNG
-    expected = []
-    for digit in range(10):
-        ids = np.where(mnist.train.labels == digit)[0]
-        np.random.shuffle(ids)
-        expected.extend(ids[:10])
-    np.random.set_state(rng_state)
-    np.testing.assert_array_equal(mnist.supervised_train.raw_images, mnist.train.raw_images[expected])
-
-
 def test_batches_are_shuffled_scaled_and_drop_the_remainder():
     images = np.arange(10, dtype=np.uint8).repeat(784).reshape(10, 28, 28)
     ds = Dataset(images, np.arange(10))
@@ -138,7 +124,7 @@ def test_without_a_directory_tfds_is_used(monkeypatch):
     with tfds.testing.mock_data(num_examples=5200):
         mnist = MnistDataset()
     assert mnist.train.num_examples == 200 and mnist.validation.num_examples == 5000
-    assert mnist.train.raw_images.shape == (200, 784) and mnist.test.labels.shape == (5200,)
+    assert mnist.train.images.shape == (200, 784) and mnist.test.labels.shape == (5200,)
 
 
 def test_when_neither_works_one_clear_error(monkeypatch):
@@ -154,3 +140,51 @@ def test_when_neither_works_one_clear_error(monkeypatch):
     ):
         MnistDataset()
     assert datasets.resolve_data_dir(None) is None
+
+
+class Signed(datasets.ImageDataset):
+    name = "signed"
+    image_shape = (2, 2, 1)
+    value_range = (-1.0, 1.0)
+    num_classes = 2
+
+
+def test_a_dataset_says_its_value_range_and_every_consumer_sees_it():
+    pixels = np.array([[[0, 255], [51, 128]]] * 4, np.uint8)
+    signed = Signed(train=(pixels, np.array([0, 1, 0, 1])), test=(pixels, None))
+    expected = pixels.reshape(4, 4).astype(np.float64) / 255 * 2 - 1
+    np.testing.assert_allclose(signed.train.images, expected, atol=1e-6)
+    batch = next(iter(signed.train.batches(4, repeat=False))).numpy()
+    np.testing.assert_allclose(np.sort(batch, axis=0), np.sort(expected, axis=0), atol=1e-6)
+    np.testing.assert_allclose(signed.to_unit_range(signed.train.images), pixels.reshape(4, 4) / 255, atol=1e-6)
+    assert signed.image_dim == 4 and not signed.labelled  # test labels missing: nothing to score against
+    assert Signed(train=(pixels, None), test=(pixels, np.zeros(4, int))).labelled
+
+
+def test_mnist_batches_are_the_original_scaling_bit_for_bit():
+    """What the data stream was before the interface: uint8 * float32(1/255)."""
+    pixels = np.arange(256, dtype=np.uint8).repeat(4).reshape(256, 2, 2)
+    batch = next(iter(Dataset(pixels).batches(256, repeat=False))).numpy()
+    reference = np.sort(pixels.reshape(256, 4).astype(np.float32) * np.float32(1.0 / 255.0), axis=0)
+    np.testing.assert_array_equal(np.sort(batch, axis=0), reference)
+
+
+def test_bad_splits_are_refused_with_the_problem_named():
+    pixels = np.zeros((4, 3, 3), np.uint8)
+    with pytest.raises(DataError, match=r"signed images have shape \(3, 3\), expected \(2, 2, 1\)"):
+        Signed(train=(pixels, None))
+    with pytest.raises(DataError, match="4 images but 3 labels"):
+        Dataset(pixels, np.zeros(3))
+    with pytest.raises(DataError, match="must be uint8"):
+        Dataset(pixels.astype(np.float32))
+
+
+def test_registered_datasets_are_found_by_name():
+    assert datasets.DATASETS["mnist"] is MnistDataset
+    datasets.register_dataset(Signed)
+    try:
+        assert datasets.DATASETS["signed"] is Signed
+    finally:
+        del datasets.DATASETS["signed"]
+    with pytest.raises(ValueError, match="needs a name"):
+        datasets.register_dataset(type("Nameless", (datasets.ImageDataset,), {}))

@@ -225,3 +225,17 @@ def test_works_inside_compiled_functions(jit):
     logli, prior, entropy = score(flat)
     assert logli.shape == prior.shape == entropy.shape == (4,)
     close(prior, np.full(4, 2 * math.log(0.5) + math.log(1 / 3)))
+
+
+def test_mean_is_the_expected_value_for_every_family():
+    p = np.array([[0.2, 0.8], [0.6, 0.4]], np.float32)
+    mean, std = np.array([[0.5], [-1.0]], np.float32), np.array([[2.0], [0.1]], np.float32)
+    close(Categorical(2).mean(dict(prob=p)), p)
+    close(Bernoulli(2).mean(dict(p=p)), p)
+    close(MeanBernoulli(2).mean(dict(p=p)), p)
+    close(Gaussian(1).mean(dict(mean=mean, stddev=std)), mean)
+    product = Product([Categorical(2), Gaussian(1)])
+    info = product.join_dist_infos([dict(prob=p), dict(mean=mean, stddev=std)])
+    close(product.mean(info), np.concatenate([p, mean], axis=1))
+    draws = Gaussian(1).sample(dict(mean=np.repeat(mean, 4000, 0), stddev=np.repeat(std, 4000, 0)))
+    close(np.asarray(draws).reshape(2, 4000).mean(axis=1), mean[:, 0], tol=0.1)  # the mean of samples

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from test_trainer import make_trainer
+from conftest import make_run
 
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation import classifier, report, summary
@@ -23,12 +23,13 @@ def tiny_classifier(mnist, tmp_path_factory):
 
 
 def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classifier):
-    trainer = make_trainer(tmp_path, dataset=mnist, max_epoch=2, updates_per_epoch=3, snapshot_interval=3)
-    trainer.train()
-    baseline = make_trainer(
+    trainer = make_run(tmp_path, dataset=mnist, max_epoch=2, updates_per_epoch=3, snapshot_interval=3)
+    baseline = make_run(
         tmp_path / "gan", dataset=mnist, max_epoch=1, updates_per_epoch=3, info_reg_coeff=0.0, train_q=True
     )
-    baseline.train()
+    for run in (trainer, baseline):
+        run.start()
+        run.train()
     out = tmp_path / "eval"
     results = report.evaluate(
         trainer.checkpoint_dir,

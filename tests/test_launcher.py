@@ -51,6 +51,7 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("Epoch ") == 2 and "MI_disc" in result.stdout
+    assert "━" not in result.stdout and "\x1b[" not in result.stdout  # redirected: no progress bar redraws
     # 8/128 of the original's rates (2e-4, 1e-3), as --lr_batch_scaling=linear asks:
     assert "Learning rates: D 1.25e-05, G 6.25e-05; the G step reuses the D step's batch" in result.stdout
     flags_file = (tmp_path / "logs" / "tiny" / "flags.txt").read_text()

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import tensorflow as tf
+from conftest import make_run
 from scipy import special
 
 from infogan_tf import losses
@@ -44,3 +45,44 @@ def test_mutual_info_of_a_uniform_code_uses_its_true_entropy():
     best_cross_ent = 0.5 * math.log(2 * math.pi)
     np.testing.assert_allclose(term.cross_ent, best_cross_ent, atol=1e-5)
     np.testing.assert_allclose(term.mi, math.log(2) - best_cross_ent, atol=1e-5)
+
+
+def test_the_whole_objective_matches_an_independent_computation(tmp_path):
+    """L_I per group from numpy, and the D and G losses the original formed from them."""
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
+    x, _ = model.generate(z, training=False)
+    fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
+    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7)
+    info = fake.reg_dist_info
+    codes = z.numpy()[:, 62:72]
+    cross_ent = -np.mean(np.sum(np.log(info["id_0_prob"].numpy() + 1e-8) * codes, axis=1))
+    disc = loss.mutual_info.groups["disc"]
+    np.testing.assert_allclose(disc.cross_ent, cross_ent, rtol=1e-5)
+    np.testing.assert_allclose(disc.mi, np.log(10) - cross_ent, atol=1e-5)
+    cont = z.numpy()[:, 72:]
+    means = np.concatenate([info["id_1_mean"].numpy(), info["id_2_mean"].numpy()], axis=1)
+    cont_ce = np.mean(np.sum(0.5 * np.log(2 * np.pi) + 0.5 * (cont - means) ** 2, axis=1))
+    np.testing.assert_allclose(loss.mutual_info.groups["cont"].mi, 2 * np.log(2) - cont_ce, atol=1e-5)
+    total_mi = np.log(10) - cross_ent + 2 * np.log(2) - cont_ce
+    np.testing.assert_allclose(loss.mutual_info.total.mi, total_mi, atol=1e-5)
+    d_real, d_fake = special.expit(real.d_logit.numpy()), special.expit(fake.d_logit.numpy())
+    gan_d = -np.mean(np.log(d_real) + np.log(1 - d_fake))
+    gan_g = -np.mean(np.log(d_fake))
+    np.testing.assert_allclose(loss.discriminator_loss, gan_d - 0.7 * total_mi, rtol=1e-5)
+    np.testing.assert_allclose(loss.discriminator_objective, loss.discriminator_loss)
+    np.testing.assert_allclose(loss.generator_loss, gan_g - 0.7 * total_mi, rtol=1e-5)
+    g_only = losses.infogan_loss(model, z, fake, info_reg_coeff=0.7)
+    assert g_only.discriminator_loss is None and float(g_only.generator_loss) == float(loss.generator_loss)
+
+
+def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
+    x, _ = model.generate(z, training=False)
+    fake, real = model.discriminate(x, training=False), model.discriminate(x, training=False, with_q=False)
+    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.0, train_q=True)
+    np.testing.assert_allclose(loss.discriminator_loss, losses.discriminator_loss(real.d_logit, fake.d_logit))
+    np.testing.assert_allclose(loss.discriminator_objective, loss.discriminator_loss - loss.mutual_info.total.mi)
+    np.testing.assert_allclose(loss.generator_loss, losses.generator_loss(fake.d_logit))
+    assert losses.infogan_loss(model, z, fake, info_reg_coeff=0.0).mutual_info is None  # G step: not computed

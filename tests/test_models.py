@@ -3,16 +3,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan_tf.distributions import Bernoulli, Categorical, MeanBernoulli, Uniform
-from infogan_tf.fast_layers import FusedBatchNormalization
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
-from infogan_tf.models import RegularizedGAN
-from infogan_tf.networks import PAPER_LEAK, apply_per_batch, build_networks
+from infogan_tf import fast_layers
+from infogan_tf.distributions import Bernoulli, Categorical, Uniform
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+from infogan_tf.models import ModelConfig
+from infogan_tf.networks import (
+    PAPER_LEAK,
+    FastBatchNormalization,
+    LayerKit,
+    apply_per_batch,
+    build_networks,
+    resolve_layer_kit,
+)
 
 
-def mnist_model(leak=0.01, spec=MNIST_LATENT_SPEC):
+def mnist_model(leak=0.01, spec=MNIST_LATENT_SPEC, **config):
     keras.utils.set_random_seed(0)
-    return RegularizedGAN(MeanBernoulli(784), parse_latent_spec(spec), 16, (28, 28, 1), "mnist", leak=leak)
+    return ModelConfig(spec, (28, 28, 1), leak=leak, **config).build()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +68,7 @@ def test_output_shapes_and_ranges(model):
     np.testing.assert_array_equal(x, info["p"])
     out = model.discriminate(x, training=True)
     assert out.d.shape == out.d_logit.shape == (16,)
-    assert out.reg_dist_flat.shape == (16, 14)
+    assert model.reg_latent_dist.dist_flat_dim == 14
     assert sorted(out.reg_dist_info) == ["id_0_prob", "id_1_mean", "id_1_stddev", "id_2_mean", "id_2_stddev"]
     np.testing.assert_allclose(out.d, tf.sigmoid(out.d_logit), rtol=1e-6)
 
@@ -121,7 +128,7 @@ def test_batch_norm_inference_mode_is_deterministic_and_differs_from_training(mo
 def test_leak_follows_the_flag():
     for leak in (0.01, PAPER_LEAK):
         nets = build_networks(
-            "mnist", image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784, leak=leak
+            "mnist", LayerKit(), image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784, leak=leak
         )
         layers = [*nets.d_body.layers, *nets.q_head.layers]
         slopes = [float(layer.negative_slope) for layer in layers if isinstance(layer, keras.layers.LeakyReLU)]
@@ -130,13 +137,24 @@ def test_leak_follows_the_flag():
 
 def test_unknown_network_type_is_refused():
     with pytest.raises(ValueError, match="unknown network_type 'svhm'; known: mnist"):
-        build_networks("svhm", image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784)
+        build_networks("svhm", LayerKit(), image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784)
+
+
+def test_the_layer_kit_chooses_the_kernels_and_auto_picks_by_device():
+    assert resolve_layer_kit("auto") == ("keras" if tf.config.list_physical_devices("GPU") else "fast")
+    kinds = {}
+    for kit in ("fast", "keras"):
+        layers = mnist_model(layer_kit=kit).networks.d_body.layers
+        kinds[kit] = {type(layer) for layer in layers}
+    assert fast_layers.Conv2D in kinds["fast"] and fast_layers.LeakyReLU in kinds["fast"]
+    assert keras.layers.Conv2D in kinds["keras"] and keras.layers.LeakyReLU in kinds["keras"]
+    assert not any(issubclass(k, fast_layers.FusedBatchNormalization) for k in kinds["keras"])
+    with pytest.raises(ValueError, match="unknown layer kit 'gpu'"):
+        resolve_layer_kit("gpu")
 
 
 def test_mixed_bfloat16_computes_in_bfloat16_on_float32_variables():
-    keras.utils.set_random_seed(0)
-    spec = parse_latent_spec(MNIST_LATENT_SPEC)
-    mixed = RegularizedGAN(MeanBernoulli(784), spec, 16, (28, 28, 1), "mnist", precision="mixed_bfloat16")
+    mixed = mnist_model(precision="mixed_bfloat16")
     assert all(v.dtype == "float32" for v in mixed.generator_variables + mixed.discriminator_variables)
     z = mixed.latent_dist.sample_prior(16, tf.random.Generator.from_seed(0))
     assert mixed.networks.generator(z).dtype == tf.bfloat16
@@ -144,8 +162,7 @@ def test_mixed_bfloat16_computes_in_bfloat16_on_float32_variables():
     out = mixed.discriminate(x, training=True)
     assert x.dtype == out.d_logit.dtype == out.reg_dist_info["id_0_prob"].dtype == tf.float32
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
-    keras.utils.set_random_seed(0)
-    full = RegularizedGAN(MeanBernoulli(784), spec, 16, (28, 28, 1), "mnist")
+    full = mnist_model()
     x32, _ = full.generate(z, training=True)
     assert 0 < np.abs(x.numpy() - x32.numpy()).max() < 0.1  # same weights, bfloat16 rounding only
 
@@ -170,17 +187,22 @@ def test_one_pass_over_real_and_fake_equals_two_discriminate_calls():
     def run(model, pass_):
         with tf.GradientTape() as tape:
             r, f = pass_(model)
-            loss = tf.reduce_sum(r.d_logit) - 2 * tf.reduce_sum(f.d_logit) + tf.reduce_sum(f.reg_dist_flat**2)
+            loss = (
+                tf.reduce_sum(r.d_logit)
+                - 2 * tf.reduce_sum(f.d_logit)
+                + tf.reduce_sum(f.reg_dist_info["id_1_mean"] ** 2)
+            )
         return r, f, tape.gradient(loss, model.discriminator_variables)
 
     r2, f2, g2 = run(
         two, lambda m: (m.discriminate(real, training=True, with_q=False), m.discriminate(fake, training=True))
     )
     r1, f1, g1 = run(one, lambda m: m.discriminate_real_and_fake(real, fake, training=True))
-    assert r1.reg_dist_info is None and r1.reg_dist_flat is None
+    assert r1.reg_dist_info is None
     np.testing.assert_allclose(r1.d_logit, r2.d_logit, atol=1e-4)
     np.testing.assert_allclose(f1.d_logit, f2.d_logit, atol=1e-4)
-    np.testing.assert_allclose(f1.reg_dist_flat, f2.reg_dist_flat, atol=1e-4)
+    for key in f1.reg_dist_info:
+        np.testing.assert_allclose(f1.reg_dist_info[key], f2.reg_dist_info[key], atol=1e-4)
     for a, b in zip(g1, g2):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-3)
     for a, b in zip(batch_norm_state(one), batch_norm_state(two)):
@@ -188,11 +210,13 @@ def test_one_pass_over_real_and_fake_equals_two_discriminate_calls():
     assert not np.allclose(batch_norm_state(one)[0], 0.0)  # the moving averages did move
 
 
-def test_apply_per_batch_equals_one_call_per_batch():
+@pytest.mark.parametrize("functional", [False, True])
+def test_apply_per_batch_equals_one_call_per_batch(functional):
     def stack():
         keras.utils.set_random_seed(0)
-        layers = [keras.layers.Dense(5), FusedBatchNormalization(), keras.layers.ReLU()]
-        return keras.Sequential([keras.Input((6,)), *layers])
+        layers = [keras.layers.Dense(5), FastBatchNormalization(), keras.layers.ReLU()]
+        sequential = keras.Sequential([keras.Input((6,)), *layers])
+        return keras.Model(sequential.inputs, sequential.outputs) if functional else sequential
 
     joint, separate = stack(), stack()
     a = tf.random.uniform([8, 6], seed=1)
@@ -200,13 +224,17 @@ def test_apply_per_batch_equals_one_call_per_batch():
     out_a, out_b = apply_per_batch(joint, [a, b], training=True)
     np.testing.assert_allclose(out_a, separate(a, training=True), atol=1e-5)
     np.testing.assert_allclose(out_b, separate(b, training=True), atol=1e-5)
-    for u, v in zip(joint.layers[1].weights, separate.layers[1].weights):
+
+    def norm(model):
+        return next(layer for layer in model.layers if isinstance(layer, FastBatchNormalization))
+
+    for u, v in zip(norm(joint).weights, norm(separate).weights):
         np.testing.assert_allclose(u.numpy(), v.numpy(), atol=1e-6)
     unknown = tf.TensorSpec([None, 6], tf.float32)  # batch sizes known only at run time
     traced = tf.function(lambda x, y: apply_per_batch(joint, [x, y], False), input_signature=[unknown, unknown])
     out_a, out_b = traced(a, b)
     np.testing.assert_allclose(out_b, joint(b, training=False), atol=1e-5)
     assert out_a.shape == (8, 5)
-    functional = keras.Model(joint.inputs, joint.outputs, name="functional")
-    with pytest.raises(TypeError, match="walks a keras.Sequential"):
-        apply_per_batch(functional, [a, b], True)
+    stock = keras.Sequential([keras.Input((6,)), keras.layers.BatchNormalization(name="stock_bn")], name="stock")
+    with pytest.raises(TypeError, match="stock has stock ones: stock_bn"):
+        apply_per_batch(stock, [a, b], True)

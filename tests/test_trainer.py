@@ -1,60 +1,23 @@
+"""The step and the loop: what one update moves, what a short run writes, and how a run stops."""
+
+import io
 import json
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import RandomImages, changed, make_run, real_batch, snapshot
 
-from infogan_tf.datasets import Dataset, MnistDataset
-from infogan_tf.distributions import MeanBernoulli
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC, parse_latent_spec
-from infogan_tf.models import RegularizedGAN
-from infogan_tf.trainer import InfoGANTrainer, NonFiniteLossError
-
-
-class RandomImages:
-    """A stand-in dataset of random images, for tests that need no real data."""
-
-    image_shape = (28, 28, 1)
-    image_dim = 784
-
-    def __init__(self, fill=None):
-        images = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
-        self.train = Dataset(images)
-        self.fill = fill
-
-    def inverse_transform(self, x):
-        return x
-
-
-def make_trainer(tmp_path, dataset=None, batch_size=8, **kwargs):
-    keras.utils.set_random_seed(0)
-    model = RegularizedGAN(MeanBernoulli(784), parse_latent_spec(MNIST_LATENT_SPEC), batch_size, (28, 28, 1), "mnist")
-    return InfoGANTrainer(
-        model=model,
-        batch_size=batch_size,
-        dataset=dataset or RandomImages(),
-        log_dir=str(tmp_path / "logs"),
-        checkpoint_dir=str(tmp_path / "ckt"),
-        **kwargs,
-    )
-
-
-def snapshot(variables):
-    return [v.numpy().copy() for v in variables]
-
-
-def changed(before, variables):
-    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
-
-
-def real_batch(n=8):
-    return tf.constant(np.random.default_rng(1).random((n, 784), dtype=np.float32))
+from infogan_tf.callbacks import ProgressBar
+from infogan_tf.datasets import MnistDataset
+from infogan_tf.losses import NonFiniteLossError
+from infogan_tf.trainer import Callback, StopTraining
 
 
 @pytest.mark.parametrize("reuse_fake_batch", [False, True])
 def test_one_update_moves_d_q_and_g(tmp_path, reuse_fake_batch):
-    trainer = make_trainer(tmp_path, reuse_fake_batch=reuse_fake_batch)
+    trainer = make_run(tmp_path, reuse_fake_batch=reuse_fake_batch).trainer
     nets = trainer.model.networks
     groups = {name: getattr(nets, name).trainable_variables for name in ("d_body", "d_head", "q_head", "generator")}
     before = {name: snapshot(vs) for name, vs in groups.items()}
@@ -66,7 +29,7 @@ def test_one_update_moves_d_q_and_g(tmp_path, reuse_fake_batch):
 
 @pytest.mark.parametrize(("reuse_fake_batch", "generator_passes"), [(False, 2), (True, 1)])
 def test_reusing_the_fake_batch_runs_g_once_per_update(tmp_path, reuse_fake_batch, generator_passes):
-    trainer = make_trainer(tmp_path, reuse_fake_batch=reuse_fake_batch)
+    trainer = make_run(tmp_path, reuse_fake_batch=reuse_fake_batch).trainer
     calls = []
     generate = trainer.model.generate
     trainer.model.generate = lambda *args, **kwargs: calls.append(1) or generate(*args, **kwargs)
@@ -74,29 +37,39 @@ def test_reusing_the_fake_batch_runs_g_once_per_update(tmp_path, reuse_fake_batc
     assert len(calls) == generator_passes
 
 
+class CapturingOptimizer:
+    """Stands in for an optimiser and keeps the gradients it is handed."""
+
+    def __init__(self):
+        self.gradients = []
+
+    def apply_gradients(self, pairs):
+        self.gradients.append([g for g, _ in pairs])
+
+
 def test_the_reused_batch_gets_the_same_g_gradient_as_a_fresh_pass(tmp_path):
     """Two tapes (D's gradient at the image, pulled back through G's recorded pass) = one tape through both."""
-    trainer = make_trainer(tmp_path, reuse_fake_batch=True)
-    model = trainer.model
+    step = make_run(tmp_path, reuse_fake_batch=True).trainer.train_step
+    model = step.model
     variables = model.generator_variables
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(3))
     with tf.GradientTape() as tape:
         fake_x, _ = model.generate(z, training=True)
-        loss = trainer._generator_loss(z, fake_x)
+        loss = step.generator_loss(z, fake_x)
     expected = tape.gradient(loss, variables)
-    captured = []
-    trainer._apply = lambda optimizer, gradients, variables: captured.append(gradients)
+    step.generator_optimizer = CapturingOptimizer()
     with tf.GradientTape() as generator_tape:
         fake_x, _ = model.generate(z, training=True)
-    trainer._generator_step_on(z, fake_x, generator_tape)
-    assert len(captured[0]) == len(variables)
-    for got, want in zip(captured[0], expected):
+    step.generator_step_on(z, fake_x, generator_tape)
+    (captured,) = step.generator_optimizer.gradients
+    assert len(captured) == len(variables)
+    for got, want in zip(captured, expected):
         assert np.any(want.numpy() != 0)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-7)
 
 
 def test_without_the_info_term_q_gets_no_gradient(tmp_path):
-    trainer = make_trainer(tmp_path, info_reg_coeff=0.0)
+    trainer = make_run(tmp_path, info_reg_coeff=0.0).trainer
     q_vars = trainer.model.networks.q_head.trainable_variables
     body_vars = trainer.model.networks.d_body.trainable_variables
     q_before, body_before = snapshot(q_vars), snapshot(body_vars)
@@ -106,34 +79,14 @@ def test_without_the_info_term_q_gets_no_gradient(tmp_path):
     assert all(changed(body_before, body_vars))
 
 
-def test_logged_mi_matches_an_independent_computation(tmp_path):
-    trainer = make_trainer(tmp_path)
-    model = trainer.model
-    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
-    x, _ = model.generate(z, training=False)
-    info = model.discriminate(x, training=False).reg_dist_info
-    terms = trainer.info_terms(z, info)
-    codes = z.numpy()[:, 62:72]
-    prob = info["id_0_prob"].numpy()
-    cross_ent = -np.mean(np.sum(np.log(prob + 1e-8) * codes, axis=1))
-    np.testing.assert_allclose(terms["CrossEnt_disc"], cross_ent, rtol=1e-5)
-    np.testing.assert_allclose(terms["MI_disc"], np.log(10) - cross_ent, atol=1e-5)
-    cont = z.numpy()[:, 72:]
-    means = np.concatenate([info["id_1_mean"].numpy(), info["id_2_mean"].numpy()], axis=1)
-    cont_ce = np.mean(np.sum(0.5 * np.log(2 * np.pi) + 0.5 * (cont - means) ** 2, axis=1))
-    np.testing.assert_allclose(terms["MI_cont"], 2 * np.log(2) - cont_ce, atol=1e-5)
-
-
 def test_short_real_run_writes_everything(tmp_path, mnist_dir):
-    trainer = make_trainer(
-        tmp_path,
-        dataset=MnistDataset(str(mnist_dir)),
-        batch_size=16,
-        max_epoch=3,
-        updates_per_epoch=10,
+    run = make_run(
+        tmp_path, dataset=MnistDataset(str(mnist_dir)), batch_size=16, max_epoch=3, updates_per_epoch=10,
         snapshot_interval=10,
-    )
-    last = trainer.train()
+    )  # fmt: skip
+    assert run.start() == 0
+    last = run.train()
+    trainer = run.trainer
     records = [json.loads(line) for line in (tmp_path / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [10, 20, 30]
     assert all(r["update_seconds"] < r["epoch_seconds"] and r["peak_rss_mb"] > 100 for r in records)
@@ -142,8 +95,8 @@ def test_short_real_run_writes_everything(tmp_path, mnist_dir):
     assert last == {k: records[-1][k] for k in trainer.log_keys}
     assert records[0]["discriminator_loss"] != records[-1]["discriminator_loss"]
     assert records[-1]["CrossEnt_disc"] < records[0]["CrossEnt_disc"]  # Q starts to read the code
-    assert trainer.checkpoint_manager.checkpoints[-1].endswith("-30")
-    assert len(trainer.checkpoint_manager.checkpoints) == 3
+    assert run.checkpoint.manager.checkpoints[-1].endswith("-30")
+    assert len(run.checkpoint.manager.checkpoints) == 3
     assert list((tmp_path / "logs").glob("events.out.tfevents.*"))
     pngs = sorted(p.name for p in (tmp_path / "logs" / "images").glob("*.png"))
     assert len(pngs) == 3 * 3 and "image_0_Categorical_epoch_002.png" in pngs
@@ -152,54 +105,79 @@ def test_short_real_run_writes_everything(tmp_path, mnist_dir):
 
 
 def test_checkpoint_restores_the_model(tmp_path):
-    trainer = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=2, snapshot_interval=2)
-    trainer.train()
-    z = trainer.model.latent_dist.sample_prior(4, tf.random.Generator.from_seed(3))
-    expected, _ = trainer.model.generate(z, training=False)
-    fresh = make_trainer(tmp_path / "other")
-    fresh.checkpoint.restore(trainer.checkpoint_manager.latest_checkpoint).assert_consumed()
-    restored, _ = fresh.model.generate(z, training=False)
+    run = make_run(tmp_path, max_epoch=1, updates_per_epoch=2, snapshot_interval=2)
+    run.start()
+    run.train()
+    z = run.trainer.model.latent_dist.sample_prior(4, tf.random.Generator.from_seed(3))
+    expected, _ = run.trainer.model.generate(z, training=False)
+    fresh = make_run(tmp_path / "other", seed=1)
+    fresh.checkpoint.checkpoint.restore(run.checkpoint.latest).assert_consumed()
+    restored, _ = fresh.trainer.model.generate(z, training=False)
     np.testing.assert_allclose(restored, expected, atol=1e-6)
-    assert int(fresh.step.numpy()) == 2
+    assert int(fresh.trainer.step.numpy()) == 2
+
+
+class PoisonedImages(RandomImages):
+    """Two good batches, then NaN images."""
+
+    def __init__(self):
+        super().__init__()
+        good = tf.data.Dataset.from_tensor_slices(tf.random.uniform([2, 8, 784], seed=0))
+        poisoned = good.concatenate(tf.data.Dataset.from_tensors(tf.fill([8, 784], np.nan)).repeat())
+        self.train.batches = lambda batch_size, seed=0, start=0: poisoned.skip(start)
 
 
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    dataset = RandomImages()
-    good = tf.data.Dataset.from_tensor_slices(tf.random.uniform([2, 8, 784], seed=0))
-    poisoned = good.concatenate(tf.data.Dataset.from_tensors(tf.fill([8, 784], np.nan)).repeat())
-    dataset.train.batches = lambda batch_size, seed=0, start=0: poisoned.skip(start)
-    trainer = make_trainer(tmp_path, dataset=dataset, max_epoch=2, updates_per_epoch=5, snapshot_interval=2)
-    with pytest.raises(
-        NonFiniteLossError, match=r"update 3: discriminator_loss is nan; stopped without saving it"
-    ) as info:
-        trainer.train()
-    assert [p.rsplit("-", 1)[1] for p in trainer.checkpoint_manager.checkpoints] == ["2"]
-    assert f"(last good checkpoint: {trainer.checkpoint_manager.latest_checkpoint})" in str(info.value)
-    fresh = make_trainer(tmp_path / "other")
-    fresh.checkpoint.restore(trainer.checkpoint_manager.latest_checkpoint)
-    assert all(
-        np.all(np.isfinite(v.numpy())) for v in fresh.model.generator_variables + fresh.model.discriminator_variables
-    )
+    run = make_run(tmp_path, dataset=PoisonedImages(), max_epoch=2, updates_per_epoch=5, snapshot_interval=2)
+    run.start()
+    with pytest.raises(NonFiniteLossError, match=r"update 3: discriminator_loss is nan; stopped without saving it"):
+        run.train()
+    assert [p.rsplit("-", 1)[1] for p in run.checkpoint.manager.checkpoints] == ["2"]
+    fresh = make_run(tmp_path / "other")
+    fresh.checkpoint.checkpoint.restore(run.checkpoint.latest)
+    model = fresh.trainer.model
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.generator_variables + model.discriminator_variables)
+
+
+class PoisonMovingMean(Callback):
+    """Losses stay finite while a weight is not (a moving average, used only at inference)."""
+
+    def __init__(self, at_step: int):
+        self.at_step = at_step
+
+    def on_update_end(self, trainer, step):
+        if step == self.at_step:
+            self.variable.assign(tf.fill(self.variable.shape, np.inf))
+
+    def on_train_begin(self, trainer, step):
+        layers = trainer.model.networks.generator.layers
+        self.variable = next(lay for lay in layers if isinstance(lay, keras.layers.BatchNormalization)).moving_mean
 
 
 def test_a_non_finite_weight_is_never_checkpointed(tmp_path):
-    """Losses can stay finite while a weight is not (here a moving average, used only at inference)."""
-    trainer = make_trainer(tmp_path, max_epoch=1, updates_per_epoch=6, snapshot_interval=2)
-    layers = trainer.model.networks.generator.layers
-    bn = next(lay for lay in layers if isinstance(lay, keras.layers.BatchNormalization))
+    run = make_run(tmp_path, max_epoch=1, updates_per_epoch=6, snapshot_interval=2)
+    run.start()
+    with pytest.raises(NonFiniteLossError, match=r"update 4: weight \S+moving_mean is not finite"):
+        run.train(extra_callbacks=[PoisonMovingMean(at_step=3)])
+    assert [p.rsplit("-", 1)[1] for p in run.checkpoint.manager.checkpoints] == ["2"]
 
-    def poison(step):
-        if step == 3:
-            bn.moving_mean.assign(tf.fill(bn.moving_mean.shape, np.inf))
 
-    with pytest.raises(NonFiniteLossError, match=rf"update 4: weight {bn.moving_mean.path} is not finite"):
-        trainer.train(after_update=poison)
-    assert [p.rsplit("-", 1)[1] for p in trainer.checkpoint_manager.checkpoints] == ["2"]
+def test_a_callback_can_stop_the_run_and_it_is_saved(tmp_path):
+    class StopAt5(Callback):
+        def on_update_end(self, trainer, step):
+            if step == 5:
+                raise StopTraining
+
+    run = make_run(tmp_path, max_epoch=3, updates_per_epoch=4, snapshot_interval=100)
+    run.start()
+    run.train(extra_callbacks=[StopAt5()])
+    assert int(run.trainer.step.numpy()) == 5
+    assert run.checkpoint.latest.endswith("-5")
 
 
 def test_baseline_mode_trains_q_but_keeps_d_and_g_a_plain_gan(tmp_path):
-    baseline = make_trainer(tmp_path / "b", info_reg_coeff=0.0, train_q=True)
-    plain = make_trainer(tmp_path / "p", info_reg_coeff=0.0)
+    baseline = make_run(tmp_path / "b", info_reg_coeff=0.0, train_q=True).trainer
+    plain = make_run(tmp_path / "p", info_reg_coeff=0.0).trainer
     q_vars = baseline.model.networks.q_head.trainable_variables
     q_before = snapshot(q_vars)
     for _ in range(2):
@@ -212,7 +190,7 @@ def test_baseline_mode_trains_q_but_keeps_d_and_g_a_plain_gan(tmp_path):
 
 
 def test_discriminate_without_q_leaves_q_untouched(tmp_path):
-    model = make_trainer(tmp_path).model
+    model = make_run(tmp_path).trainer.model
     q_bn = next(lay for lay in model.networks.q_head.layers if isinstance(lay, keras.layers.BatchNormalization))
     before = q_bn.moving_mean.numpy().copy()
     without = model.discriminate(real_batch(), training=True, with_q=False)
@@ -220,3 +198,22 @@ def test_discriminate_without_q_leaves_q_untouched(tmp_path):
     np.testing.assert_array_equal(q_bn.moving_mean.numpy(), before)
     with_q = model.discriminate(real_batch(), training=True)
     assert with_q.reg_dist_info is not None and not np.array_equal(q_bn.moving_mean.numpy(), before)
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_the_progress_bar_draws_only_on_a_terminal(tty, capsys):
+    bar = ProgressBar(updates_per_epoch=4, stream=FakeTerminal(tty))
+    for step in range(1, 5):
+        bar.on_update_end(None, step)
+    bar.on_epoch_end(None, 0, 4, {}, {})
+    drawn = capsys.readouterr().out
+    assert ("4/4" in drawn) if tty else drawn == ""

@@ -1,32 +1,37 @@
-"""A small MNIST classifier that scores generated digits, as TF-GAN scores MNIST GANs.
+"""A small classifier that scores generated images of a labelled dataset, as TF-GAN scores MNIST GANs.
 
-Trained once on the training split (about a minute or two on two CPU cores) and cached;
-its 128-unit penultimate layer is the feature space of the Fréchet distance.
+Built for the dataset's image shape and class count, trained once on its training split
+(for MNIST about a minute or two on two CPU cores) and cached per dataset; its 128-unit
+penultimate layer is the feature space of the Fréchet distance.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from infogan_tf.datasets import MnistDataset
+from infogan_tf.datasets import ImageDataset
 
 CACHE_ENV = "INFOGAN_CACHE_DIR"
 FEATURES_LAYER = "features"
 
 
-def default_path() -> Path:
+def default_path(dataset_name: str) -> Path:
     root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "infogan_tf"
-    return Path(root) / "mnist_classifier.keras"
+    return Path(root) / f"{dataset_name}_classifier.keras"
 
 
-def build_classifier() -> keras.Model:
-    inputs = keras.Input((784,))
-    x = keras.layers.Reshape((28, 28, 1))(inputs)
+def build_classifier(image_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
+    """Two 3x3 convolutions with pooling, then a 128-unit feature layer; images enter flat (at least 10x10)."""
+    if min(image_shape[:2]) < 10:
+        raise ValueError(f"the sample classifier needs images of at least 10x10 pixels, not {tuple(image_shape)}")
+    inputs = keras.Input((math.prod(image_shape),))
+    x = keras.layers.Reshape(tuple(image_shape))(inputs)
     x = keras.layers.Conv2D(32, 3, activation="relu")(x)
     x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Conv2D(64, 3, activation="relu")(x)
@@ -34,12 +39,12 @@ def build_classifier() -> keras.Model:
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dropout(0.3)(x)
     features = keras.layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
-    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Dropout(0.3)(features))
-    return keras.Model(inputs, outputs, name="mnist_classifier")
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(keras.layers.Dropout(0.3)(features))
+    return keras.Model(inputs, outputs, name="classifier")
 
 
-class DigitClassifier:
-    """Class probabilities and features of flat [0, 1] MNIST-shaped images."""
+class SampleClassifier:
+    """Class probabilities and features of flat images in the dataset's value range."""
 
     def __init__(self, model: keras.Model, test_accuracy: float):
         self.model = model
@@ -53,11 +58,13 @@ class DigitClassifier:
 
 
 def train_classifier(
-    dataset: MnistDataset, epochs: int = 5, seed: int = 0, limit: int | None = None
+    dataset: ImageDataset, epochs: int = 5, seed: int = 0, limit: int | None = None
 ) -> tuple[keras.Model, float]:
     """Fit on the training split (its first ``limit`` images if given); return it and its test accuracy."""
+    if not dataset.labelled:
+        raise ValueError(f"the {dataset.name} dataset has no labels to train a sample classifier on")
     keras.utils.set_random_seed(seed)
-    model = build_classifier()
+    model = build_classifier(dataset.image_shape, dataset.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y = dataset.train.images[:limit], dataset.train.labels[:limit]
     model.fit(x, y, batch_size=128, epochs=epochs, verbose=2)
@@ -65,15 +72,22 @@ def train_classifier(
     return model, float(accuracy)
 
 
-def load_or_train(dataset: MnistDataset, path: str | os.PathLike | None = None, **train_kwargs) -> DigitClassifier:
-    """The cached classifier at ``path``, trained and saved there first if missing."""
-    path = Path(path) if path else default_path()
+def load_or_train(dataset: ImageDataset, path: str | os.PathLike | None = None, **train_kwargs) -> SampleClassifier:
+    """The cached classifier at ``path`` (default: one per dataset), trained and saved there first if missing."""
+    path = Path(path) if path else default_path(dataset.name)
     info = path.with_suffix(".json")
     if path.is_file() and info.is_file():
-        return DigitClassifier(keras.models.load_model(path), json.loads(info.read_text())["test_accuracy"])
+        model = keras.models.load_model(path)
+        expected = ((None, dataset.image_dim), (None, dataset.num_classes))
+        if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
+            raise ValueError(
+                f"the classifier cached at {path} maps {model.input_shape} to {model.output_shape}, but {dataset.name} "
+                f"needs {expected[0]} to {expected[1]}; delete it or pass another --classifier_path"
+            )
+        return SampleClassifier(model, json.loads(info.read_text())["test_accuracy"])
     model, accuracy = train_classifier(dataset, **train_kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     info.write_text(json.dumps({"test_accuracy": accuracy}) + "\n")
-    print(f"MNIST classifier: {100 * accuracy:.2f}% test accuracy; cached at {path}")
-    return DigitClassifier(model, accuracy)
+    print(f"{dataset.name} classifier: {100 * accuracy:.2f}% test accuracy; cached at {path}")
+    return SampleClassifier(model, accuracy)

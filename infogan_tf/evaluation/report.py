@@ -1,13 +1,15 @@
-"""Evaluate one checkpoint against the paper and write results.json, results.md and figures.
+"""Evaluate one checkpoint on any dataset, against the paper where it has numbers; write results and figures.
 
-1. Unsupervised classification (paper §5.2, 5% error): Q's argmax of the categorical code
-   on the 10,000 test images, under the Hungarian and the majority map.
+1. Unsupervised classification (paper §5.2, MNIST: 5% error), where the dataset has
+   labels and the model a categorical code: Q's argmax of the code on the test images,
+   under the Hungarian and the majority map.
 2. The mutual-information lower bound over training (paper Fig. 1), against the baseline
    GAN's when its run is given.
 3. Latent traversals (paper Fig. 2): each code swept, continuous ones over [-2, 2].
-4. Sample quality: classifier score and Fréchet distance of 10,000 samples in the
-   classifier's feature space (real test images as the reference), and how often the
-   classified digit of a sample agrees with the digit its categorical code is matched to.
+4. Sample quality, given a classifier of the dataset's labels: classifier score and
+   Fréchet distance of generated samples in the classifier's feature space (real test
+   images as the reference), and how often the classified label of a sample agrees with
+   the label its categorical code is matched to.
 """
 
 from __future__ import annotations
@@ -17,19 +19,16 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from infogan_tf.checkpoints import LoadedModel, load  # noqa: E402
-from infogan_tf.datasets import MnistDataset  # noqa: E402
-from infogan_tf.distributions import Categorical  # noqa: E402
-from infogan_tf.evaluation.classifier import DigitClassifier  # noqa: E402
-from infogan_tf.evaluation.metrics import classifier_score, clustering_errors, confusion, frechet_distance  # noqa: E402
-from infogan_tf.visualize import FactorVisualizer, save_png  # noqa: E402
+from infogan_tf.checkpoints import LoadedModel, load
+from infogan_tf.datasets import ImageDataset
+from infogan_tf.distributions import Categorical
+from infogan_tf.evaluation.classifier import SampleClassifier
+from infogan_tf.evaluation.metrics import classifier_score, clustering_errors, confusion, frechet_distance
+from infogan_tf.visualize import FactorVisualizer, save_png
 
 TRAVERSAL_RANGE = (-2.0, 2.0)
 
@@ -53,20 +52,29 @@ def _in_batches(fn, x: np.ndarray, batch: int = 1000) -> np.ndarray:
 def categorical_predictions(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
     """Q's most likely category of each image (inference mode)."""
     index = categorical_index(loaded)
-    return _in_batches(lambda x: np.argmax(loaded.encode(x)[f"id_{index}_prob"], axis=1), images)
+    reg_dist = loaded.model.reg_latent_dist
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        posterior = reg_dist.split_dist_info(loaded.encode(x))[index]
+        return np.argmax(reg_dist.dists[index].mean(posterior), axis=1)
+
+    return _in_batches(predict, images)
 
 
-def clustering_report(loaded: LoadedModel, dataset: MnistDataset):
+def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
+    """Errors and the confusion matrix of the first categorical code against the test labels, where both exist."""
     index = categorical_index(loaded)
-    if index is None:
+    if index is None or not dataset.labelled:
         return None, None
     categories = categorical_predictions(loaded, dataset.test.images)
-    counts = confusion(categories, dataset.test.labels, loaded.model.reg_latent_dist.dists[index].dim)
+    counts = confusion(
+        categories, dataset.test.labels, loaded.model.reg_latent_dist.dists[index].dim, dataset.num_classes
+    )
     return clustering_errors(counts), counts
 
 
 def sample_quality(
-    loaded: LoadedModel, dataset: MnistDataset, classifier: DigitClassifier, n: int, seed: int, digit_of
+    loaded: LoadedModel, dataset: ImageDataset, classifier: SampleClassifier, n: int, seed: int, digit_of
 ):
     """Classifier score, Fréchet distance and code-digit agreement of ``n`` samples, and the real references."""
     z = loaded.model.latent_dist.sample_prior(n, tf.random.Generator.from_seed(seed))
@@ -89,9 +97,10 @@ def sample_quality(
     return out
 
 
-def plot_confusion(counts: np.ndarray, hungarian_map: dict[int, int], path: Path) -> None:
+def plot_confusion(counts: np.ndarray, hungarian_map: dict[int, int], path: Path, dataset_name: str) -> None:
     order = sorted(range(counts.shape[0]), key=lambda c: hungarian_map.get(c, counts.shape[1]))
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     ax.imshow(counts[order], cmap="Blues")
     for i, c in enumerate(order):
         for d in range(counts.shape[1]):
@@ -99,31 +108,34 @@ def plot_confusion(counts: np.ndarray, hungarian_map: dict[int, int], path: Path
                 ax.text(d, i, str(counts[c, d]), ha="center", va="center", fontsize=6)
     ax.set_xticks(range(counts.shape[1]))
     ax.set_yticks(range(len(order)), [f"c={c}→{hungarian_map.get(c, '-')}" for c in order], fontsize=7)
-    ax.set_xlabel("true digit")
-    ax.set_ylabel("category (→ matched digit)")
-    ax.set_title("Q's categorical code on the MNIST test set")
+    ax.set_xlabel("true label")
+    ax.set_ylabel("category (→ matched label)")
+    ax.set_title(f"Q's categorical code on the {dataset_name} test set")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
-def plot_mutual_information(curves: dict[str, list[dict]], entropy: float, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
+def plot_mutual_information(curves: dict[str, list[dict]], entropy: float | None, path: Path) -> None:
+    """L_I of the discrete codes over training where there are any (with their entropy), else L_I in total."""
+    key = "MI_disc" if entropy is not None else "MI"
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for label, records in curves.items():
-        if records and "MI_disc" in records[0]:
-            ax.plot([r["step"] for r in records], [r["MI_disc"] for r in records], label=label)
-    ax.axhline(entropy, color="k", linestyle="--", label=f"H(c) = ln {round(math.exp(entropy))}")
+        if records and key in records[0]:
+            ax.plot([r["step"] for r in records], [r[key] for r in records], label=label)
+    if entropy is not None:
+        ax.axhline(entropy, color="k", linestyle="--", label=f"H(c) = ln {round(math.exp(entropy))}")
     ax.set_xlabel("updates")
-    ax.set_ylabel("L_I of the categorical code (epoch mean)")
+    ax.set_ylabel("L_I of the categorical code (epoch mean)" if entropy is not None else "L_I (epoch mean)")
     ax.set_title("Mutual-information lower bound during training (paper Fig. 1)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
-def write_traversals(loaded: LoadedModel, out_dir: Path, prefix: str, seed: int) -> list[str]:
-    grids = FactorVisualizer(loaded.model, rows=10, seed=seed, cont_range=TRAVERSAL_RANGE).grids()
+def write_traversals(loaded: LoadedModel, dataset: ImageDataset, out_dir: Path, prefix: str, seed: int) -> list[str]:
+    visualizer = FactorVisualizer(loaded.model, rows=10, seed=seed, cont_range=TRAVERSAL_RANGE)
+    grids = visualizer.grids(dataset.to_unit_range)
     names = []
     for name, grid in grids.items():
         save_png(out_dir / f"{prefix}{name}.png", grid)
@@ -133,8 +145,8 @@ def write_traversals(loaded: LoadedModel, out_dir: Path, prefix: str, seed: int)
 
 def evaluate(
     checkpoint: str | Path,
-    dataset: MnistDataset,
-    classifier: DigitClassifier,
+    dataset: ImageDataset,
+    classifier: SampleClassifier | None,
     out_dir: str | Path,
     log_dir: str | Path | None = None,
     baseline_checkpoint: str | Path | None = None,
@@ -142,11 +154,14 @@ def evaluate(
     num_samples: int = 10000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Evaluate ``checkpoint``; write results.json, results.md and figures to ``out_dir``."""
+    """Evaluate ``checkpoint``; write results.json, results.md and figures to ``out_dir``.
+
+    Without a ``classifier`` (a dataset without labels) the sample-quality measures are left out.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     loaded = load(checkpoint)
-    results: dict[str, Any] = {"checkpoint": loaded.checkpoint_path, "step": loaded.step}
+    results: dict[str, Any] = {"dataset": dataset.name, "checkpoint": loaded.checkpoint_path, "step": loaded.step}
     records = read_metrics(log_dir)
     if records:
         results["mi_disc_final"] = records[-1].get("MI_disc")
@@ -162,19 +177,20 @@ def evaluate(
             shared_digits=clustering.shared_digits,
             unclaimed_digits=clustering.unclaimed_digits,
         )
-        plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png")
-    results.update(
-        sample_quality(loaded, dataset, classifier, num_samples, seed, clustering and clustering.hungarian_map)
-    )
-    results["classifier_test_accuracy"] = classifier.test_accuracy
-    results["figures"] = write_traversals(loaded, out_dir, "traversal_", seed)
+        plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png", dataset.name)
+    if classifier is not None:
+        results.update(
+            sample_quality(loaded, dataset, classifier, num_samples, seed, clustering and clustering.hungarian_map)
+        )
+        results["classifier_test_accuracy"] = classifier.test_accuracy
+    results["figures"] = write_traversals(loaded, dataset, out_dir, "traversal_", seed)
     if baseline_checkpoint:
-        results["figures"] += write_traversals(load(baseline_checkpoint), out_dir, "baseline_traversal_", seed)
+        results["figures"] += write_traversals(load(baseline_checkpoint), dataset, out_dir, "baseline_traversal_", seed)
     curves = {"InfoGAN": records, "GAN (baseline)": read_metrics(baseline_log_dir)}
     if any(curves.values()):
         index = categorical_index(loaded)
-        k = loaded.model.reg_latent_dist.dists[index].dim if index is not None else 10
-        plot_mutual_information(curves, math.log(k), out_dir / "mutual_information.png")
+        entropy = math.log(loaded.model.reg_latent_dist.dists[index].dim) if index is not None else None
+        plot_mutual_information(curves, entropy, out_dir / "mutual_information.png")
         results["figures"] += ["mutual_information.png"]
         baseline_records = curves["GAN (baseline)"]
         if baseline_records:
@@ -187,45 +203,61 @@ def evaluate(
 
 
 ROWS = [
-    ("Test error, categorical code, Hungarian map", "unsupervised_error_hungarian", "5%", "pct"),
-    ("Test error, categorical code, majority map", "unsupervised_error_majority", "—", "pct"),
-    ("Final MI_disc (L_I of the 10-way code)", "mi_disc_final", "→ ln 10 = 2.30 (Fig. 1)", "num"),
-    ("Final MI_disc of the baseline GAN", "baseline_mi_disc_final", "low (Fig. 1)", "num"),
-    ("Classifier score (real test set: ref.)", "classifier_score", "—", "num"),
-    ("Fréchet distance to the test set", "frechet_distance", "—", "num"),
-    ("Code→digit agreement of samples", "code_digit_agreement", "—", "pct"),
-    ("Wall time of training (s)", "wall_time_s", "—", "num"),
+    ("Test error, categorical code, Hungarian map", "unsupervised_error_hungarian", "pct"),
+    ("Test error, categorical code, majority map", "unsupervised_error_majority", "pct"),
+    ("Final MI_disc (L_I of the discrete codes)", "mi_disc_final", "num"),
+    ("Final MI_disc of the baseline GAN", "baseline_mi_disc_final", "num"),
+    ("Classifier score (real test set: ref.)", "classifier_score", "num"),
+    ("Fréchet distance to the test set", "frechet_distance", "num"),
+    ("Code→label agreement of samples", "code_digit_agreement", "pct"),
+    ("Wall time of training (s)", "wall_time_s", "num"),
 ]
+"""(label, results key, format) of each measure in the tables."""
+
+PAPER = {
+    "mnist": {
+        "unsupervised_error_hungarian": "5%",
+        "mi_disc_final": "→ ln 10 = 2.30 (Fig. 1)",
+        "baseline_mi_disc_final": "low (Fig. 1)",
+    }
+}
+"""The paper's figure for a measure, by dataset; "—" where it gives none."""
 
 
-def _fmt(value: Any, kind: str) -> str:
+def paper_value(dataset: str | None, key: str) -> str:
+    return PAPER.get(dataset or "mnist", {}).get(key, "—")
+
+
+def format_value(value: Any, kind: str) -> str:
     if value is None:
         return "—"
     return f"{100 * value:.2f}%" if kind == "pct" else f"{value:.4g}"
 
 
 def results_markdown(results: dict[str, Any]) -> str:
+    dataset = results.get("dataset")
     lines = [
         f"# Evaluation of {results['checkpoint']} (update {results['step']})",
         "",
         "| measure | paper | this run |",
         "| --- | --- | --- |",
     ]
-    for label, key, paper, kind in ROWS:
+    for label, key, kind in ROWS:
         if key in results:
-            lines.append(f"| {label} | {paper} | {_fmt(results[key], kind)} |")
-    lines += [
-        "",
-        f"References: classifier score of the real test set {results['classifier_score_real_test']:.4g}; "
-        f"Fréchet distance of real training images to the test set {results['frechet_distance_real_train']:.4g}; "
-        f"the classifier's test accuracy {100 * results['classifier_test_accuracy']:.2f}%.",
-    ]
+            lines.append(f"| {label} | {paper_value(dataset, key)} | {format_value(results[key], kind)} |")
+    if "classifier_test_accuracy" in results:
+        lines += [
+            "",
+            f"References: classifier score of the real test set {results['classifier_score_real_test']:.4g}; "
+            f"Fréchet distance of real training images to the test set {results['frechet_distance_real_train']:.4g}; "
+            f"the classifier's test accuracy {100 * results['classifier_test_accuracy']:.2f}%.",
+        ]
     if "category_to_digit" in results:
         lines += [
             "",
-            f"Category → digit (Hungarian): {results['category_to_digit']}. "
-            f"Digits claimed by several categories (majority map): {results['shared_digits'] or 'none'}; "
-            f"digits no category claims: {results['unclaimed_digits'] or 'none'}.",
+            f"Category → label (Hungarian): {results['category_to_digit']}. "
+            f"Labels claimed by several categories (majority map): {results['shared_digits'] or 'none'}; "
+            f"labels no category claims: {results['unclaimed_digits'] or 'none'}.",
         ]
     lines += ["", "Figures: " + ", ".join(results["figures"]), ""]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from infogan_tf.evaluation.report import ROWS, _fmt
+from infogan_tf.evaluation.report import ROWS, format_value, paper_value
 
 SUMMARY_ROWS = [row for row in ROWS if row[1] != "baseline_mi_disc_final"]
 
@@ -16,7 +16,7 @@ SUMMARY_ROWS = [row for row in ROWS if row[1] != "baseline_mi_disc_final"]
 def summarize(results_by_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per measure: mean, median, min, max and the value of each seed."""
     out = {}
-    for _, key, _, _ in SUMMARY_ROWS:
+    for _, key, _ in SUMMARY_ROWS:
         values = {seed: r[key] for seed, r in results_by_seed.items() if r.get(key) is not None}
         if values:
             v = np.array(list(values.values()), float)
@@ -26,19 +26,19 @@ def summarize(results_by_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str,
     return out
 
 
-def summary_markdown(summary: dict[str, dict[str, Any]], seeds: list[int]) -> str:
+def summary_markdown(summary: dict[str, dict[str, Any]], seeds: list[int], dataset: str | None = None) -> str:
     lines = [
         f"# {len(seeds)} seeds: {', '.join(map(str, seeds))}",
         "",
         "| measure | paper | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | median | min | max |",
         "| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- | --- | --- | --- |",
     ]
-    for label, key, paper, kind in SUMMARY_ROWS:
+    for label, key, kind in SUMMARY_ROWS:
         if key in summary:
             row = summary[key]
-            per_seed = [_fmt(row["values"].get(s), kind) for s in seeds]
-            stats = [_fmt(row[k], kind) for k in ("mean", "median", "min", "max")]
-            lines.append(f"| {label} | {paper} | " + " | ".join(per_seed + stats) + " |")
+            per_seed = [format_value(row["values"].get(s), kind) for s in seeds]
+            stats = [format_value(row[k], kind) for k in ("mean", "median", "min", "max")]
+            lines.append(f"| {label} | {paper_value(dataset, key)} | " + " | ".join(per_seed + stats) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -46,6 +46,7 @@ def write_summary(out_dir: str | Path, results_by_seed: dict[int, dict[str, Any]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(results_by_seed)
+    dataset = next((r.get("dataset") for r in results_by_seed.values()), None)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out_dir / "summary.md").write_text(summary_markdown(summary, sorted(results_by_seed)))
+    (out_dir / "summary.md").write_text(summary_markdown(summary, sorted(results_by_seed), dataset))
     return summary

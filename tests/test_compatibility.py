@@ -1,0 +1,135 @@
+"""What the restructure must not change: the update, and runs written before it.
+
+``data/golden_updates.json`` holds 20 updates of the code as it was at d64459b and
+``data/run_d64459b.tar.gz`` a tiny run it wrote (see ``data/README.md`` for how both were
+made). GAN training amplifies rounding: one kernel change moves update 20 by 1% (an
+AVX2 against an AVX-512 oneDNN kernel: 4e-6 relative at update 1, 4% at update 20). So
+the values are compared bit for bit where this machine's kernels reproduce the recorded
+first update bit for bit, and only the first update (within 1e-5) elsewhere.
+"""
+
+import hashlib
+import json
+import math
+import tarfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import infogan_tf
+from infogan_tf import experiment
+from infogan_tf.datasets import ImageDataset
+from infogan_tf.experiment import build_trainer
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+from infogan_tf.models import ModelConfig
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def recording_for(first_update: list[float], recordings: list[dict]) -> dict | None:
+    """The recording made with this machine's kernels, or None (a warning says the check is reduced)."""
+    match = next((r for r in recordings if r["per_update"][0] == first_update), None)
+    if match is None:
+        warnings.warn(
+            "this machine's kernels round differently from every recording; only the first update is compared",
+            stacklevel=2,
+        )
+    return match
+
+
+def test_twenty_updates_repeat_the_recorded_ones():
+    golden = json.loads((DATA / "golden_updates.json").read_text())
+    trainer = build_trainer(ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)), None, 8, seed=0)
+    assert trainer.train_step.check_keys == golden["check_keys"]
+    images = np.random.default_rng(0).random((20, 8, 784), dtype=np.float32)
+    per_update = []
+    for batch in images:
+        trainer.update(tf.constant(batch))
+        per_update.append(trainer._last_checks.numpy().tolist())
+    match = recording_for(per_update[0], golden["recordings"])
+    if match is None:
+        np.testing.assert_allclose(per_update[0], golden["recordings"][0]["per_update"][0], rtol=1e-5)
+        return
+    assert per_update == match["per_update"]
+    weights = [w.numpy() for m in trainer.model.keras_models.values() for w in m.weights]
+    assert [digest(w) for w in weights] == match["weight_sha256"]
+
+
+class Tiny(ImageDataset):
+    """The fixture run's data: 32 random 4x4 images."""
+
+    name = "tiny"
+    image_shape = (4, 4, 1)
+
+    def __init__(self, data_dir=None):
+        super().__init__(train=(np.random.default_rng(0).integers(0, 256, (32, 4, 4), dtype=np.uint8), None))
+
+
+@pytest.fixture
+def old_run(tmp_path):
+    with tarfile.open(DATA / "run_d64459b.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    return tmp_path
+
+
+def test_a_run_written_before_loads_and_samples_the_same(old_run):
+    config = json.loads((old_run / "ckt" / "tiny" / "model.json").read_text())
+    assert set(config) == {"network_type", "latent_spec", "image_shape", "leak"}  # the old, shorter model.json
+    expected = np.load(old_run / "expected.npz")
+    loaded = infogan_tf.load(old_run / "ckt" / "tiny")
+    assert loaded.step == 3 and loaded.model.config.output_dist == "mean_bernoulli"
+    images = loaded.generate(tf.constant(expected["z"])).numpy()
+    np.testing.assert_allclose(images, expected["images"], atol=1e-5)
+    prob = loaded.encode(tf.constant(expected["images"]))["id_0_prob"].numpy()
+    np.testing.assert_allclose(prob, expected["q_prob"], atol=1e-5)
+
+
+def test_a_run_written_before_resumes_where_it_stopped(old_run, capsys):
+    dataset = Tiny()
+    config = ModelConfig.for_dataset(dataset, "uniform:3,categorical:3:reg,uniform:1:reg:fix_std")
+    trainer = build_trainer(
+        config,
+        lambda start: dataset.train.batches(4, seed=0, start=start),
+        4,
+        seed=1,  # the weights it initialises are overwritten by the restore
+        max_epoch=2,
+        updates_per_epoch=3,
+    )
+    run = experiment.make_run(
+        trainer, dataset, "tiny", old_run / "logs" / "tiny", old_run / "ckt" / "tiny", 4, seed=0, snapshot_interval=100
+    )
+    assert run.start() == 3
+    assert "Resumed from" in capsys.readouterr().out
+    last = run.train()
+    expected = json.loads((DATA / "run_d64459b_resumed.json").read_text())
+    records = [json.loads(line) for line in (old_run / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 6] and int(trainer.step.numpy()) == expected["step"]
+    assert run.checkpoint.latest.endswith("tiny-6")
+    for key, value in expected["last_logs"].items():
+        assert math.isclose(last[key], value, rel_tol=1e-4, abs_tol=1e-6), key
+    digests = [digest(w.numpy()) for m in trainer.model.keras_models.values() for w in m.weights]
+    if last == expected["last_logs"]:  # the same kernels: the same bits
+        assert digests == expected["weight_sha256"]
+    new_config = json.loads((old_run / "ckt" / "tiny" / "model.json").read_text())
+    assert new_config == {**config.to_json(), "image_shape": [4, 4, 1]}  # rewritten with every field
+
+
+def test_weights_of_one_layer_kit_load_into_the_other(tmp_path):
+    keras_config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), layer_kit="keras")
+    fast, stock = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), layer_kit="fast").build(), keras_config.build()
+    path = tf.train.Checkpoint(**fast.keras_models).write(str(tmp_path / "fast"))
+    tf.train.Checkpoint(**stock.keras_models).read(path).assert_existing_objects_matched()
+    z = fast.latent_dist.sample_prior(16, tf.random.Generator.from_seed(0))
+    np.testing.assert_allclose(stock.generate_mean(z), fast.generate_mean(z), atol=1e-5)
+    x = fast.generate_mean(z)
+    np.testing.assert_allclose(stock.discriminate(x).d_logit, fast.discriminate(x).d_logit, atol=1e-4)
+    np.testing.assert_allclose(
+        stock.discriminate(x, training=True).d_logit, fast.discriminate(x, training=True).d_logit, atol=1e-4
+    )  # each fast layer's gradients are checked against the Keras layer's in test_fast_layers

@@ -1,0 +1,103 @@
+"""The house rules that keep the library easy to extend: imports run one way and importing does nothing."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "infogan_tf"
+
+# Each module's rank: it may import only modules of a lower rank (the floors of the README's module map).
+RANKS = {
+    "fast_layers": 0,
+    "distributions": 0,
+    "datasets": 0,
+    "optimizers": 0,
+    "evaluation.metrics": 0,
+    "latent_spec": 1,
+    "networks": 1,
+    "losses": 1,
+    "evaluation.classifier": 1,
+    "flags": 2,
+    "models": 2,
+    "step": 3,
+    "visualize": 3,
+    "trainer": 4,
+    "checkpoints": 4,
+    "callbacks": 5,
+    "evaluation.report": 5,
+    "evaluation.summary": 6,
+    "experiment": 7,
+}
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """infogan_tf modules imported outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text())
+    skipped = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and getattr(block.test, "id", None) == "TYPE_CHECKING"
+        for node in ast.walk(block)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if (
+            id(node) in skipped
+            or not isinstance(node, ast.ImportFrom)
+            or not (node.module or "").startswith("infogan_tf")
+        ):
+            continue
+        if node.module == "infogan_tf":
+            found.update(alias.name for alias in node.names)
+        else:
+            found.add(node.module.removeprefix("infogan_tf."))
+    return found
+
+
+def test_every_module_has_a_floor_and_imports_only_from_below():
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    assert set(modules) == set(RANKS), "give every module a rank here and a row in the README's module map"
+    upward = [
+        f"{name} imports {imported}"
+        for name, path in modules.items()
+        for imported in runtime_imports(path)
+        if imported in RANKS and RANKS[imported] >= RANKS[name]
+    ]
+    assert not upward
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "MPLBACKEND")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_importing_a_lower_floor_loads_nothing_above_it_and_changes_nothing():
+    result = run_python(
+        "import os, sys\n"
+        "import infogan_tf.distributions\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('infogan_tf'))\n"
+        "assert loaded == ['infogan_tf', 'infogan_tf.distributions'], loaded\n"
+        "assert 'TF_CPP_MIN_LOG_LEVEL' not in os.environ\n"
+        "import infogan_tf\n"
+        "assert infogan_tf.load.__module__ == 'infogan_tf.checkpoints'\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_importing_the_evaluation_leaves_matplotlib_s_backend_alone():
+    result = run_python(
+        "import matplotlib\n"
+        "before = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+        "import infogan_tf.evaluation.report\n"
+        "after = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+        "assert after == before, (before, after)\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
