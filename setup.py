@@ -16,6 +16,7 @@ setup(
         "absl-py>=2.1",
         "tensorboard>=2.20",
         "scipy>=1.11",
+        "importlib_resources>=6",  # tensorflow-datasets imports it to build a dataset but does not declare it
     ],
     extras_require={"test": ["pytest>=8", "ruff>=0.6"]},
     entry_points={

@@ -6,7 +6,6 @@ The experiment lists them in this order: ``Checkpointer``, ``ImageGrids``, ``Met
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import time
@@ -17,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from infogan_tf.checkpoints import RunCheckpoint
+from infogan_tf.records import append_record, keep_records_until
 from infogan_tf.trainer import Callback, InfoGANTrainer
 from infogan_tf.visualize import FactorVisualizer, save_png
 
@@ -87,11 +87,7 @@ class MetricsLog(Callback):
 
     def on_train_begin(self, trainer: InfoGANTrainer, step: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        kept = []
-        if self.path.is_file():
-            lines = self.path.read_text().splitlines()
-            kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-        self.path.write_text("".join(line + "\n" for line in kept))
+        keep_records_until(self.path, step)
 
     def on_epoch_end(self, trainer: InfoGANTrainer, epoch: int, step: int, logs: dict, timing: dict) -> None:
         record = {
@@ -107,8 +103,7 @@ class MetricsLog(Callback):
             for k, v in logs.items():
                 tf.summary.scalar(k, v, step=step)
             tf.summary.scalar("ms_per_update", record["ms_per_update"], step=step)
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"epoch": epoch, "step": step, **record, **logs}) + "\n")
+        append_record(self.path, {"epoch": epoch, "step": step, **record, **logs})
 
     def on_train_end(self, trainer: InfoGANTrainer, step: int) -> None:
         self.writer.flush()

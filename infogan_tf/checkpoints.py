@@ -7,17 +7,29 @@ touching any variable, so a different architecture is refused with a message ins
 a TF shape error, and nothing on disk is overwritten.
 
 TF writes a checkpoint's files under temporary names and renames them when complete,
-then rewrites the ``checkpoint`` state file atomically, so a crash while saving leaves the
-previous checkpoint as the newest. A checkpoint that is damaged later (a truncated file)
-is skipped with a warning in favour of the next older one.
+then rewrites the ``checkpoint`` index file atomically, so a crash while saving leaves the
+previous checkpoint as the newest; the temporaries of a failed save (a full disk) are
+removed. A checkpoint that is damaged later (a truncated file) is skipped with a warning
+in favour of the next older one. Checkpoints are found from their own ``.index`` files,
+so a missing or damaged index file never makes a run forget them: it is rebuilt.
+
+A run holds an OS lock on its directory (``lock``) while it writes there; a second
+process on the same run is refused with the holder named. The kernel releases the lock
+when the holder exits in any way, so a lock left by a killed process is never stale.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import fcntl
 import json
 import os
+import re
+import shutil
+import socket
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +41,11 @@ from infogan_tf.models import ModelConfig, RegularizedGAN
 
 MODEL_FILE = "model.json"
 RUN_FILE = "run.json"
+LOCK_FILE = "lock"
+INDEX_FILE = "checkpoint"
 RESUME_MODES = ("auto", "latest", "never")
+_FAILED_SAVE = re.compile(r".+-\d+_temp")
+"""What TF leaves of a save that failed half-way: ``<prefix>-<update>_temp/``."""
 
 
 class CheckpointError(RuntimeError):
@@ -46,11 +62,17 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(
             f"{path} is not valid JSON ({e}); restore it from a backup or start a new --exp_name"
         ) from e
+    if not isinstance(data, dict):
+        raise CheckpointError(
+            f"{path} holds a {type(data).__name__}, not a JSON object; "
+            "restore it from a backup or start a new --exp_name"
+        )
+    return data
 
 
 def read_model_config(checkpoint_dir: Path) -> ModelConfig:
@@ -73,7 +95,12 @@ def check_compatible(checkpoint_dir: Path, config: ModelConfig, run_settings: Ma
     problems = [
         f"{k}: checkpoint has {saved[k]!r}, this run asks for {wanted[k]!r}" for k in wanted if saved[k] != wanted[k]
     ]
-    saved_run = _read_json(checkpoint_dir / RUN_FILE) or {}
+    saved_run = _read_json(checkpoint_dir / RUN_FILE)
+    if saved_run is None:
+        raise CheckpointError(
+            f"{checkpoint_dir} holds checkpoints but no {RUN_FILE}, so its batch size, updates per epoch and seed "
+            f"are unknown; restore {RUN_FILE} from a backup, or write it with the settings the run was started with"
+        )
     for k, v in run_settings.items():
         if k in saved_run and saved_run[k] != v:
             problems.append(f"{k}: checkpoint has {saved_run[k]!r}, this run asks for {v!r}")
@@ -89,16 +116,95 @@ def is_resume_source(value: str) -> bool:
     return value in RESUME_MODES or Path(value).is_dir() or tf.io.gfile.exists(f"{value}.index")
 
 
+def _update_of(prefix: str) -> int:
+    tail = prefix.rsplit("-", 1)[-1]
+    return int(tail) if tail.isascii() and tail.isdigit() else -1
+
+
+def found_checkpoints(directory: str | os.PathLike) -> list[str]:
+    """The checkpoints in ``directory`` found from their ``.index`` files, newest (highest update) first.
+
+    The ``checkpoint`` index file is not consulted: a deleted, truncated or hand-edited
+    one must not hide a run's checkpoints.
+    """
+    prefixes = [str(p)[: -len(".index")] for p in Path(directory).glob("*.index") if p.is_file()]
+    return sorted(prefixes, key=lambda p: (_update_of(p), os.path.getmtime(p + ".index")), reverse=True)
+
+
 def checkpoint_paths(location: str | os.PathLike) -> tuple[Path, list[str]]:
     """A checkpoint directory and its checkpoints, newest first; or one checkpoint prefix."""
     location = Path(location)
     if location.is_dir():
-        state = tf.train.get_checkpoint_state(str(location))
-        paths = list(state.all_model_checkpoint_paths) if state else []
-        return location, [str(location / Path(p).name) for p in reversed(paths)]
+        return location, found_checkpoints(location)
     if tf.io.gfile.exists(f"{location}.index"):
         return location.parent, [str(location)]
     raise CheckpointError(f"{location} is neither a checkpoint directory nor a checkpoint (no {location}.index)")
+
+
+def remove_failed_saves(directory: Path) -> list[str]:
+    """Delete what saves that failed half-way left behind (TF's ``*-<update>_temp`` folders); returns their names."""
+    removed = []
+    for path in directory.glob("*_temp") if directory.is_dir() else ():
+        if path.is_dir() and _FAILED_SAVE.fullmatch(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def _open_manager(checkpoint: tf.train.Checkpoint, directory: Path, name: str, max_to_keep: int):
+    """A CheckpointManager that knows every checkpoint on disk, rebuilding a missing or damaged index file first."""
+    found = found_checkpoints(directory)
+    try:
+        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep, checkpoint_name=name)
+        known = {os.path.basename(p) for p in manager.checkpoints}
+    except ValueError:  # an empty or unparsable index file
+        known = set()
+    if {os.path.basename(p) for p in found} <= known:
+        return manager
+    oldest_first = list(reversed(found))
+    print(
+        f"warning: the index file {directory / INDEX_FILE} is missing, damaged or incomplete; rebuilt it from the "
+        f"{len(found)} checkpoint(s) found: {', '.join(os.path.basename(p) for p in oldest_first)}",
+        file=sys.stderr,
+    )
+    tf.compat.v1.train.update_checkpoint_state(
+        str(directory),
+        oldest_first[-1],
+        all_model_checkpoint_paths=oldest_first,
+        all_model_checkpoint_timestamps=[min(os.path.getmtime(p + ".index"), time.time()) for p in oldest_first],
+    )
+    return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep, checkpoint_name=name)
+
+
+class RunLock:
+    """An exclusive OS lock on a run's directory, held from ``acquire`` until ``release`` or the process's end."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise CheckpointError(
+                f"{self.path.parent} is in use by {holder}; wait for it to finish (or stop it), "
+                "or choose another --exp_name"
+            ) from e
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} since {time.ctime()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def restore_newest_readable(checkpoint: tf.train.Checkpoint, paths: Sequence[str], partial: bool = False) -> str:
@@ -137,17 +243,20 @@ class RunCheckpoint:
         max_to_keep: int = 5,
     ):
         self.directory = Path(directory)
+        self.name = name
         self.config = config
         self.run_settings = dict(run_settings)
         self.weights = list(weights)
+        self.max_to_keep = max_to_keep
         self.checkpoint = tf.train.Checkpoint(**trackables)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, str(self.directory), max_to_keep=max_to_keep, checkpoint_name=name
-        )
+        self.lock = RunLock(self.directory)
+        self.manager: tf.train.CheckpointManager | None = None
+        self.last_good: str | None = None
+        """The checkpoint this run restored or saved last: the state it can go back to."""
 
     @property
     def latest(self) -> str | None:
-        return self.manager.latest_checkpoint
+        return self.last_good
 
     def resume(self, mode: str = "auto") -> str | None:
         """Restore per ``mode``, then record this run's setup; returns the checkpoint restored (None: a fresh start).
@@ -157,7 +266,16 @@ class RunCheckpoint:
         other value is a checkpoint (directory or path) to start from. Nothing is restored
         or written before the checkpoint's setup is found compatible.
         """
-        existing = self.manager.checkpoints
+        self.lock.acquire()
+        try:
+            self._resume(mode)
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.last_good
+
+    def _resume(self, mode: str) -> None:
+        existing = found_checkpoints(self.directory)
         if mode == "never" and existing:
             raise CheckpointError(
                 f"{self.directory} already holds checkpoints; choose a new --exp_name, or --resume=auto to continue"
@@ -165,17 +283,20 @@ class RunCheckpoint:
         if mode in RESUME_MODES:
             if not existing and mode == "latest":
                 raise CheckpointError(f"--resume=latest, but {self.directory} holds no checkpoint")
-            source_dir, paths = self.directory, list(reversed(existing))
+            source_dir, paths = self.directory, existing
         else:
             source_dir, paths = checkpoint_paths(mode)
-        path = None
+            if not paths:
+                raise CheckpointError(f"--resume={mode} holds no checkpoint; name a run's checkpoint directory or path")
         if paths:
             check_compatible(source_dir, self.config, self.run_settings)
-            path = restore_newest_readable(self.checkpoint, paths)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        for name in remove_failed_saves(self.directory):
+            print(f"warning: removed {self.directory / name}, left by a save that failed", file=sys.stderr)
+        self.manager = _open_manager(self.checkpoint, self.directory, self.name, self.max_to_keep)
+        if paths:
+            self.last_good = restore_newest_readable(self.checkpoint, paths)
         _write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
         _write_json_atomically(self.directory / RUN_FILE, self.run_settings)
-        return path
 
     def save(self, step: int) -> str:
         """Write a checkpoint of update ``step``, unless a weight is not finite."""
@@ -185,9 +306,23 @@ class RunCheckpoint:
                     f"update {step}: weight {variable.path} is not finite; stopped without saving it; "
                     "try lower learning rates or --info_reg_coeff"
                 )
-        path = self.manager.save(checkpoint_number=step)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as e:
+            remove_failed_saves(self.directory)
+            full = "No space left on device" in str(e) or getattr(e, "errno", None) == errno.ENOSPC
+            reason = "the disk is full" if full else str(e).strip().splitlines()[0][:200]
+            raise CheckpointError(
+                f"saving update {step} to {self.directory} failed ({reason}); its partial files were removed and the "
+                f"newest checkpoint, {self.last_good or 'none yet'}, is intact; free space and rerun to resume"
+            ) from e
+        self.last_good = path
         print(f"Model saved in file: {path}")
         return path
+
+    def close(self) -> None:
+        """Release the run's lock (the process's end does too)."""
+        self.lock.release()
 
 
 @dataclasses.dataclass

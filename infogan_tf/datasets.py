@@ -60,6 +60,8 @@ def read_idx(path: str | os.PathLike, expected_shape: tuple[int, ...] | None = N
             f"MNIST file {path} does not start with an IDX magic number of unsigned bytes; is it the right file?"
         )
     ndim = raw[3]
+    if ndim == 0:
+        raise DataError(f"MNIST file {path} declares no dimensions, so it holds no items; is it the right file?")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(f"MNIST file {path} is truncated inside its header; replace it with an intact copy")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import json
 import sys
 import tempfile
@@ -25,9 +26,10 @@ from absl import app, flags
 
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
-from infogan_tf.checkpoints import CheckpointError, RunCheckpoint, checkpoint_paths, is_resume_source
+from infogan_tf.checkpoints import CheckpointError, RunCheckpoint, checkpoint_paths, is_resume_source, read_model_config
 from infogan_tf.datasets import DATASETS, DataError, ImageDataset
 from infogan_tf.evaluation import classifier, report, summary
+from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import original_adam, scaled_learning_rate
@@ -102,7 +104,7 @@ class Run:
         return step
 
     def train(self, extra_callbacks: Sequence[Callback] = ()) -> dict[str, float]:
-        """Train with the run's callbacks, after ``extra_callbacks``; call ``start`` first."""
+        """Train with the run's callbacks, after ``extra_callbacks``; call ``start`` first. Releases the run's lock."""
         writer = tf.summary.create_file_writer(str(self.log_dir))
         self.trainer.callbacks = [
             *extra_callbacks,
@@ -111,7 +113,10 @@ class Run:
             MetricsLog(self.log_dir, writer),
             ProgressBar(self.trainer.updates_per_epoch),
         ]
-        return self.trainer.train()
+        try:
+            return self.trainer.train()
+        finally:
+            self.checkpoint.close()
 
 
 def make_run(
@@ -139,13 +144,40 @@ def make_run(
     return Run(name, trainer, checkpoint, Path(log_dir), dataset.to_unit_range, seed, snapshot_interval)
 
 
-def ensure_writable_dir(path: str, flag: str) -> None:
+def ensure_writable_dir(path: str | Path, what: str, create: bool = True) -> None:
+    """Refuse, in one line naming ``what``, a directory that cannot be written (made first when ``create``)."""
+    path = Path(path)
+    if not create and not path.exists():
+        return
     try:
-        Path(path).mkdir(parents=True, exist_ok=True)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "it is a file")
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as e:
-        raise SetupError(f"--{flag}={path} is not a writable directory ({e.strerror or e}); choose another") from e
+        raise SetupError(f"{what}={path} is not a writable directory ({e.strerror or e}); choose another") from e
+
+
+def check_run_setup(
+    dataset: ImageDataset, runs: list[tuple[int, str]], flag_values: flags.FlagValues = FLAGS
+) -> classifier.SampleClassifier | None:
+    """What can be known wrong before anything is trained or written: sizes, directories, the classifier's cache.
+
+    Returns the cached sample classifier when evaluation will need one and it exists.
+    """
+    f = flag_values
+    for flag in ("root_log_dir", "root_checkpoint_dir"):
+        ensure_writable_dir(f[flag].value, f"--{flag}")
+    if f.batch_size > dataset.train.num_examples:
+        raise SetupError(
+            f"--batch_size={f.batch_size} exceeds the {dataset.train.num_examples} training images of {dataset.name}"
+        )
+    for _, name in runs:
+        ensure_writable_dir(Path(f.root_log_dir) / name, "the run's log directory", create=False)
+        ensure_writable_dir(Path(f.root_checkpoint_dir) / name, "the run's checkpoint directory", create=False)
+    return classifier.load_cached(dataset, f.classifier_path) if f.evaluate and dataset.labelled else None
 
 
 def run_names(flag_values: flags.FlagValues = FLAGS) -> tuple[str, list[tuple[int, str]]]:
@@ -248,10 +280,9 @@ def _train_main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
     run = None
     try:
-        for flag in ("root_log_dir", "root_checkpoint_dir"):
-            ensure_writable_dir(FLAGS[flag].value, flag)
         dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
-        (base, runs), results, sample_classifier = run_names(), {}, None
+        (base, runs), results = run_names(), {}
+        sample_classifier = check_run_setup(dataset, runs)
         for seed, exp_name in runs:
             run = build(seed, exp_name, dataset)
             run.start(FLAGS.resume)
@@ -268,9 +299,11 @@ def _train_main(argv: list[str]) -> None:
         summarize(base, results)
     except NonFiniteLossError as e:
         newest = run.checkpoint.latest if run else None
-        sys.exit(f"error: {e} (the newest checkpoint, from before it, is {newest or 'none yet'})")
-    except (SetupError, DataError, CheckpointError) as e:
+        sys.exit(f"error: {e} (the last good checkpoint, from before it, is {newest or 'none yet'})")
+    except (SetupError, DataError, CheckpointError, ClassifierError) as e:
         sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {_os_error(e)}")
     except TrainingInterrupted as e:
         print(f"{e}; saved {run.checkpoint.latest}; rerun the same command to resume", file=sys.stderr)
         sys.exit(128 + e.signum)
@@ -283,21 +316,37 @@ def _evaluate_main(argv: list[str]) -> None:
         raise app.UsageError("name the run with --exp_name (and --seeds), or a checkpoint with --checkpoint")
     try:
         dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
+        base, runs = run_names()
+        locations = [FLAGS.checkpoint] if FLAGS.checkpoint else [Path(FLAGS.root_checkpoint_dir) / n for _, n in runs]
+        for location in locations:  # before the classifier, which may take minutes to train
+            directory, paths = checkpoint_paths(location)
+            read_model_config(directory)
+            if not paths:
+                raise CheckpointError(f"{location} holds no checkpoint to evaluate")
         sample_classifier = load_classifier(dataset)
         if FLAGS.checkpoint:
             evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
             return
-        base, runs = run_names()
         results = {seed: evaluate_run(name, seed, dataset, sample_classifier) for seed, name in runs}
         summarize(base, results)
-    except (DataError, CheckpointError) as e:
+    except (DataError, CheckpointError, ClassifierError) as e:
         sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {_os_error(e)}")
+
+
+def _os_error(e: OSError) -> str:
+    if e.errno == errno.ENOSPC:
+        return f"the disk is full ({e.filename or e}); free space and rerun the same command to resume"
+    return f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}"
 
 
 def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _train_main) -> None:
     """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
     for name, value in settings.items():
         FLAGS.set_default(name, value)
+    for flag in FLAGS.flags_by_module_dict().get(_flags.__name__, []):
+        FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # so --help lists them, not only --helpfull
     flags.register_validator(
         "resume",
         is_resume_source,

@@ -6,6 +6,8 @@ anything is built, with a message that names the flag and the fix.
 
 from __future__ import annotations
 
+import re
+
 from absl import flags
 
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
@@ -52,7 +54,10 @@ flags.DEFINE_enum(
 flags.DEFINE_string("root_log_dir", "logs/mnist", "Parent of each run's TensorBoard, metrics and image directory.")
 flags.DEFINE_string("root_checkpoint_dir", "ckt/mnist", "Parent of each run's checkpoint directory.")
 flags.DEFINE_string("exp_name", None, "Run name; unset: <dataset>_<timestamp>.")
-flags.DEFINE_integer("seed", 0, "Seed of weights, latent samples and data order.")
+MAX_SEED = 2**32 - 1
+flags.DEFINE_integer(
+    "seed", 0, "Seed of weights, latent samples and data order (0 to 2**32 - 1).", lower_bound=0, upper_bound=MAX_SEED
+)
 flags.DEFINE_list("seeds", None, "Several seeds, one run each (named <exp_name>_seed<N>), then a summary over them.")
 flags.DEFINE_boolean(
     "evaluate", True, "Evaluate each run at its end (results.json, results.md, figures in its log dir)."
@@ -68,7 +73,13 @@ flags.DEFINE_string(
     None,
     "Cached classifier of the dataset, for sample quality; unset: one per dataset in the cache.",
 )
-flags.DEFINE_integer("eval_samples", 10000, "Generated samples scored by the classifier.", lower_bound=2)
+flags.DEFINE_integer(
+    "eval_samples",
+    10000,
+    "Generated samples scored by the classifier (at least 200: the Frechet distance needs more samples than the "
+    "classifier's 128 features, and is biased upwards below 10,000).",
+    lower_bound=200,
+)
 flags.DEFINE_integer(
     "snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1
 )
@@ -126,6 +137,38 @@ def _registered(flag: str, registry: dict) -> None:
 flags.register_validator("latent_spec", _valid_latent_spec)
 _registered("dataset", DATASETS)
 _registered("network_type", NETWORK_TYPES)
-flags.register_validator(
-    "seeds", lambda v: v is None or all(s.strip().isdigit() for s in v), message="--seeds must be integers, e.g. 0,1,2"
-)
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}")
+"""A run's name becomes a directory name: no path separators, no leading dot, no '..'."""
+
+
+def _valid_run_name(flag: str):
+    def check(value: str | None) -> bool:
+        if value is not None and (not RUN_NAME.fullmatch(value) or ".." in value):
+            raise flags.ValidationError(
+                f"--{flag}={value!r} cannot name a run directory: use letters, digits and . _ + = - "
+                "(at most 200, not starting with a dot, no '/' or '..')"
+            )
+        return True
+
+    return check
+
+
+def _valid_seeds(values: list[str] | None) -> bool:
+    if values is None:
+        return True
+    texts = [v.strip() for v in values]
+    bad = [t for t in texts if not (t.isascii() and t.isdigit()) or int(t) > MAX_SEED]
+    if bad:
+        raise flags.ValidationError(f"--seeds must be integers from 0 to {MAX_SEED}, e.g. 0,1,2; not {bad[0]!r}")
+    seeds = [int(t) for t in texts]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise flags.ValidationError(
+            f"--seeds lists {', '.join(map(str, repeated))} more than once; each seed is one run"
+        )
+    return True
+
+
+flags.register_validator("seeds", _valid_seeds)
+flags.register_validator("exp_name", _valid_run_name("exp_name"))
+flags.register_validator("baseline", _valid_run_name("baseline"))

@@ -46,7 +46,7 @@ def _parse_token(token: str, position: int) -> tuple[Distribution, bool]:
     family, dim_text, *options = parts
     if family not in _FAMILIES:
         raise fail(f"unknown family '{family}'; known: {', '.join(sorted(_FAMILIES))}")
-    if not dim_text.isdigit() or int(dim_text) < 1:
+    if not (dim_text.isascii() and dim_text.isdigit()) or int(dim_text) < 1:
         raise fail(f"dimension '{dim_text}' is not a positive integer")
     unknown = [o for o in options if o not in _OPTIONS]
     if unknown:

@@ -24,11 +24,13 @@ ORIGINAL_CONT_RANGE = (-1.0, 1.0)
 def code_values(
     dist: Distribution, num_values: int = 10, cont_range: tuple[float, float] = ORIGINAL_CONT_RANGE
 ) -> np.ndarray:
-    """The values a grid sweeps one code through, shape ``[columns, dist.dim]``."""
+    """The values a grid sweeps one code (or one dimension of it) through, shape ``[columns, width]``.
+
+    A categorical code is swept whole (one column per category); a Gaussian or Bernoulli
+    one dimension at a time, so the result has width 1.
+    """
     if isinstance(dist, Categorical):
         return np.eye(dist.dim, dtype=np.float32)
-    if dist.dim != 1:
-        raise ValueError(f"only one-dimensional {type(dist).__name__} codes can be swept, not dim {dist.dim}")
     if isinstance(dist, Gaussian):
         return np.linspace(*cont_range, num_values, dtype=np.float32)[:, None]
     if isinstance(dist, Bernoulli):
@@ -37,17 +39,35 @@ def code_values(
 
 
 def traversal_latents(
-    model: RegularizedGAN, reg_index: int, values: np.ndarray, fixed_reg: np.ndarray, fixed_nonreg: np.ndarray
+    model: RegularizedGAN,
+    reg_index: int,
+    values: np.ndarray,
+    fixed_reg: np.ndarray,
+    fixed_nonreg: np.ndarray,
+    dim: int | None = None,
 ) -> tf.Tensor:
     """Latents for a grid, row-major.
 
-    Row r keeps sample r's noise and codes; column c sets code ``reg_index`` to ``values[c]``.
+    Row r keeps sample r's noise and codes; column c sets code ``reg_index`` to
+    ``values[c]``, or only its dimension ``dim`` when one is given.
     """
     rows, cols = fixed_nonreg.shape[0], values.shape[0]
     reg_parts = [np.repeat(p, cols, axis=0) for p in model.reg_latent_dist.split_var(fixed_reg)]
-    reg_parts[reg_index] = np.tile(values, (rows, 1))
+    if dim is None:
+        reg_parts[reg_index] = np.tile(values, (rows, 1))
+    else:
+        reg_parts[reg_index] = np.array(reg_parts[reg_index])
+        reg_parts[reg_index][:, dim] = np.tile(values[:, 0], rows)
     reg = np.concatenate(reg_parts, axis=1)
     return model.combine_reg_nonreg_z(reg, np.repeat(fixed_nonreg, cols, axis=0))
+
+
+def sweeps(index: int, dist: Distribution) -> list[tuple[str, int | None]]:
+    """(grid name, swept dimension) of each grid of regularised code ``index``: one per dimension of a wide code."""
+    name = f"image_{index}_{type(dist).__name__}"
+    if isinstance(dist, Categorical) or dist.dim == 1:
+        return [(name, None)]
+    return [(f"{name}_{d}", d) for d in range(dist.dim)]
 
 
 def image_grid(images: np.ndarray, rows: int, cols: int, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -86,14 +106,15 @@ class FactorVisualizer:
     def grids(self, to_unit_range: Callable[[tf.Tensor], np.ndarray] = np.asarray) -> dict[str, np.ndarray]:
         """One grid per regularised code, keyed ``image_<index>_<Family>`` as the original's summaries.
 
-        ``to_unit_range`` maps G's images from the dataset's value range to [0, 1].
+        A code of several dimensions (not categorical) gets one grid per dimension,
+        ``image_<index>_<Family>_<dimension>``. ``to_unit_range`` maps G's images from the
+        dataset's value range to [0, 1].
         """
         out = {}
         for idx, dist in enumerate(self.model.reg_latent_dist.dists):
             values = code_values(dist, cont_range=self.cont_range)
-            z = traversal_latents(self.model, idx, values, self.fixed_reg, self.fixed_nonreg)
-            images = np.asarray(to_unit_range(self.model.generate_mean(z)))
-            out[f"image_{idx}_{type(dist).__name__}"] = image_grid(
-                images, self.rows, len(values), self.model.image_shape
-            )
+            for name, dim in sweeps(idx, dist):
+                z = traversal_latents(self.model, idx, values, self.fixed_reg, self.fixed_nonreg, dim)
+                images = np.asarray(to_unit_range(self.model.generate_mean(z)))
+                out[name] = image_grid(images, self.rows, len(values), self.model.image_shape)
         return out

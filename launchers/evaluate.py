@@ -7,9 +7,9 @@ Writes results.json, results.md and figures into each run's log dir, and a summa
 seeds into <root_log_dir>/<exp_name>_summary.
 """
 
-import os
+from infogan_tf.process import prepare_process
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter buries the log; set it to see it
+prepare_process()
 
 from infogan_tf.experiment import launch_evaluation  # noqa: E402
 

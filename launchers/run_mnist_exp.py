@@ -5,9 +5,9 @@
 Any setting below can be overridden with its flag (``--help`` lists them all).
 """
 
-import os
+from infogan_tf.process import prepare_process
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter buries the log; set it to see it
+prepare_process()
 
 from infogan_tf.experiment import launch  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402

@@ -12,6 +12,11 @@ import infogan_tf
 from infogan_tf.checkpoints import CheckpointError, read_model_config
 
 
+def files(root):
+    """Every file under ``root`` and its bytes, but the lock file (it names whoever holds the run now)."""
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "lock"}
+
+
 def trained(tmp_path, updates=4, **kwargs):
     run = make_run(tmp_path, max_epoch=1, updates_per_epoch=updates, snapshot_interval=2, **kwargs)
     run.start()
@@ -64,14 +69,14 @@ def test_every_checkpoint_unreadable_is_one_clear_error(tmp_path):
 
 def test_a_different_architecture_is_refused_before_anything_changes(tmp_path):
     trained(tmp_path)
-    before = {p.name: p.read_bytes() for p in (tmp_path / "ckt").iterdir()}
+    before = files(tmp_path)
     other = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, latent_spec="uniform:62,categorical:10,uniform:2:reg")
     with pytest.raises(CheckpointError, match=r"latent_spec: checkpoint has 'uniform:62,categorical:10:reg,"):
         other.start()
     wrong_settings = make_run(tmp_path, max_epoch=1, updates_per_epoch=5)
     with pytest.raises(CheckpointError, match="updates_per_epoch: checkpoint has 4, this run asks for 5"):
         wrong_settings.start()
-    assert {p.name: p.read_bytes() for p in (tmp_path / "ckt").iterdir()} == before
+    assert files(tmp_path) == before
 
 
 def test_resume_modes(tmp_path):
@@ -92,6 +97,7 @@ def test_precision_and_layer_kit_may_change_on_resume_but_the_leak_may_not(tmp_p
     )
     other_kit = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"layer_kit": "keras"})
     assert other_kit.start() == 4
+    other_kit.checkpoint.close()
     other_leak = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"leak": 0.1})
     with pytest.raises(CheckpointError, match="leak: checkpoint has 0.01, this run asks for 0.1"):
         other_leak.start()

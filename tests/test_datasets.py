@@ -188,3 +188,18 @@ def test_registered_datasets_are_found_by_name():
         del datasets.DATASETS["signed"]
     with pytest.raises(ValueError, match="needs a name"):
         datasets.register_dataset(type("Nameless", (datasets.ImageDataset,), {}))
+
+
+def test_the_tfds_fallback_gets_as_far_as_the_download(monkeypatch, tmp_path):
+    """Offline, the fallback must fail at the download (one clear line), not on a missing module."""
+    import tensorflow_datasets as tfds
+
+    def offline(self, *args, **kwargs):
+        raise ConnectionError("no network here")
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", offline)
+    monkeypatch.setattr(tfds.download.DownloadManager, "download", offline)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    with pytest.raises(DataError, match=r"could not load MNIST \(.*no network here.*\); pass --data_dir=DIR"):
+        MnistDataset()

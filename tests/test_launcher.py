@@ -75,7 +75,7 @@ def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifi
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "ckt").iterdir()) == ["multi_seed3", "multi_seed4"]
     evaluated = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, *tiny, "--eval_samples=100"],
+        [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, *tiny, "--eval_samples=200"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -17,6 +17,8 @@ RANKS = {
     "datasets": 0,
     "optimizers": 0,
     "evaluation.metrics": 0,
+    "records": 0,
+    "process": 0,
     "latent_spec": 1,
     "networks": 1,
     "losses": 1,

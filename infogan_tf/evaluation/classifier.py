@@ -72,22 +72,54 @@ def train_classifier(
     return model, float(accuracy)
 
 
+class ClassifierError(RuntimeError):
+    """A cached classifier that cannot be used or written; the message names the file and the fix."""
+
+
+def cache_path(dataset: ImageDataset, path: str | os.PathLike | None = None) -> Path:
+    """Where ``dataset``'s classifier is cached (``path`` if given), checked to be usable before any training."""
+    path = Path(path) if path else default_path(dataset.name)
+    if path.exists() and not path.is_file():
+        raise ClassifierError(f"--classifier_path={path} is a directory; name a .keras file in it instead")
+    if path.suffix != ".keras":
+        raise ClassifierError(f"--classifier_path={path} must end in .keras (the format Keras saves it in)")
+    if any(parent.exists() and not parent.is_dir() for parent in path.parents):
+        raise ClassifierError(f"--classifier_path={path} lies under a file, not a directory; choose another path")
+    return path
+
+
+def load_cached(dataset: ImageDataset, path: str | os.PathLike | None = None) -> SampleClassifier | None:
+    """The classifier cached for ``dataset`` (at ``path`` if given), None if there is none; refuses an unusable one."""
+    path = cache_path(dataset, path)
+    info = path.with_suffix(".json")
+    if not (path.is_file() and info.is_file()):
+        return None
+    try:
+        model = keras.models.load_model(path)
+        accuracy = float(json.loads(info.read_text())["test_accuracy"])
+    except Exception as e:  # Keras raises many types for a damaged file; JSON errors, KeyError, TypeError
+        raise ClassifierError(
+            f"the classifier cached at {path} (or {info.name}) is unreadable ({str(e).splitlines()[0][:200]}); "
+            "delete both files to retrain it, or pass another --classifier_path"
+        ) from e
+    expected = ((None, dataset.image_dim), (None, dataset.num_classes))
+    if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
+        raise ClassifierError(
+            f"the classifier cached at {path} maps {model.input_shape} to {model.output_shape}, but {dataset.name} "
+            f"needs {expected[0]} to {expected[1]}; delete it or pass another --classifier_path"
+        )
+    return SampleClassifier(model, accuracy)
+
+
 def load_or_train(dataset: ImageDataset, path: str | os.PathLike | None = None, **train_kwargs) -> SampleClassifier:
     """The cached classifier at ``path`` (default: one per dataset), trained and saved there first if missing."""
-    path = Path(path) if path else default_path(dataset.name)
-    info = path.with_suffix(".json")
-    if path.is_file() and info.is_file():
-        model = keras.models.load_model(path)
-        expected = ((None, dataset.image_dim), (None, dataset.num_classes))
-        if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
-            raise ValueError(
-                f"the classifier cached at {path} maps {model.input_shape} to {model.output_shape}, but {dataset.name} "
-                f"needs {expected[0]} to {expected[1]}; delete it or pass another --classifier_path"
-            )
-        return SampleClassifier(model, json.loads(info.read_text())["test_accuracy"])
+    cached = load_cached(dataset, path)
+    if cached is not None:
+        return cached
+    path = cache_path(dataset, path)
     model, accuracy = train_classifier(dataset, **train_kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
-    info.write_text(json.dumps({"test_accuracy": accuracy}) + "\n")
+    path.with_suffix(".json").write_text(json.dumps({"test_accuracy": accuracy}) + "\n")
     print(f"{dataset.name} classifier: {100 * accuracy:.2f}% test accuracy; cached at {path}")
     return SampleClassifier(model, accuracy)

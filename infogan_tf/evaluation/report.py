@@ -28,16 +28,14 @@ from infogan_tf.datasets import ImageDataset
 from infogan_tf.distributions import Categorical
 from infogan_tf.evaluation.classifier import SampleClassifier
 from infogan_tf.evaluation.metrics import classifier_score, clustering_errors, confusion, frechet_distance
+from infogan_tf.records import read_records
 from infogan_tf.visualize import FactorVisualizer, save_png
 
 TRAVERSAL_RANGE = (-2.0, 2.0)
 
 
 def read_metrics(log_dir: Path | None) -> list[dict[str, Any]]:
-    path = Path(log_dir) / "metrics.jsonl" if log_dir else None
-    if path is None or not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_records(Path(log_dir) / "metrics.jsonl") if log_dir else []
 
 
 def categorical_index(loaded: LoadedModel) -> int | None:
