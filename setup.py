@@ -17,12 +17,15 @@ setup(
         "tensorboard>=2.20",
         "scipy>=1.11",
         "importlib_resources>=6",  # tensorflow-datasets imports it to build a dataset but does not declare it
+        "pillow>=10",  # already matplotlib's; writes the sampling command's animated GIFs
     ],
-    extras_require={"test": ["pytest>=8", "ruff>=0.6"]},
+    extras_require={"test": ["pytest>=8", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"]},
     entry_points={
         "console_scripts": [
             "infogan-mnist=infogan_tf_launchers.run_mnist_exp:main",
             "infogan-evaluate=infogan_tf_launchers.evaluate:main",
+            "infogan-sample=infogan_tf_launchers.sample:main",
+            "infogan-export=infogan_tf_launchers.export:main",
         ]
     },
 )

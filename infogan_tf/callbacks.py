@@ -110,12 +110,13 @@ class MetricsLog(Callback):
 
 
 class ProgressBar(Callback):
-    """A bar per epoch on a terminal; nothing where output is redirected (the epoch line says enough)."""
+    """A bar per epoch on a terminal or in a notebook; nothing where output is redirected (epoch lines suffice)."""
 
     def __init__(self, updates_per_epoch: int, stream: TextIO | None = None):
         self.updates_per_epoch = updates_per_epoch
         stream = stream or sys.stdout
-        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+        in_notebook = stream is sys.stdout and "ipykernel" in sys.modules
+        self.enabled = in_notebook or (hasattr(stream, "isatty") and stream.isatty())
         self.bar: keras.utils.Progbar | None = None
 
     def on_update_end(self, trainer: InfoGANTrainer, step: int) -> None:

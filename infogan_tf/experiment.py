@@ -24,9 +24,18 @@ import keras
 import tensorflow as tf
 from absl import app, flags
 
+from infogan_tf import export, sampling
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
-from infogan_tf.checkpoints import CheckpointError, RunCheckpoint, checkpoint_paths, is_resume_source, read_model_config
+from infogan_tf.checkpoints import (
+    CheckpointError,
+    LoadedModel,
+    RunCheckpoint,
+    checkpoint_paths,
+    is_resume_source,
+    load,
+    read_model_config,
+)
 from infogan_tf.datasets import DATASETS, DataError, ImageDataset
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.evaluation.classifier import ClassifierError
@@ -341,6 +350,43 @@ def _os_error(e: OSError) -> str:
     return f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}"
 
 
+def _load_named_run() -> tuple[str, LoadedModel]:
+    """The run ``--checkpoint`` or ``--exp_name`` names, loaded."""
+    if not FLAGS.checkpoint and not FLAGS.exp_name:
+        raise app.UsageError("name the run with --exp_name, or a checkpoint with --checkpoint")
+    location = FLAGS.checkpoint or Path(FLAGS.root_checkpoint_dir) / FLAGS.exp_name
+    return FLAGS.exp_name or Path(location).name, load(location)
+
+
+def _sample_main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
+    try:
+        name, loaded = _load_named_run()
+        codes = sampling.resolve_codes(loaded, FLAGS.code)
+        out = FLAGS.out or Path(FLAGS.root_log_dir) / name / "samples"
+        low, high = (float(v) for v in FLAGS.range)
+        written = sampling.write_code_samples(loaded, out, codes, (low, high), FLAGS.steps, seed=FLAGS.seed)
+        print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written))
+    except (CheckpointError, sampling.UnknownCodeError) as e:
+        sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {_os_error(e)}")
+
+
+def _export_main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
+    try:
+        name, loaded = _load_named_run()
+        written = export.export(loaded, FLAGS.out or Path("exports") / name)
+        print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written.values()))
+    except CheckpointError as e:
+        sys.exit(f"error: {e}")
+    except OSError as e:
+        sys.exit(f"error: {_os_error(e)}")
+
+
 def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _train_main) -> None:
     """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
     for name, value in settings.items():
@@ -357,3 +403,11 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
 
 def launch_evaluation(settings: Mapping[str, Any]) -> None:
     launch(settings, _evaluate_main)
+
+
+def launch_sampling(settings: Mapping[str, Any]) -> None:
+    launch(settings, _sample_main)
+
+
+def launch_export(settings: Mapping[str, Any]) -> None:
+    launch(settings, _export_main)

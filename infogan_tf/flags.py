@@ -111,6 +111,15 @@ flags.DEFINE_enum(
     "Scale both learning rates by (batch_size / 128) ** {none: 0, sqrt: 1/2, linear: 1}, for larger batches.",
 )
 
+flags.DEFINE_list(
+    "code", ["all"], "sample.py: the regularised codes to sweep, by number or unique family (e.g. 0,categorical)."
+)
+flags.DEFINE_list("range", ["-2", "2"], "sample.py: low,high of the sweep of a continuous code (training: -1,1).")
+flags.DEFINE_integer("steps", 10, "sample.py: values per continuous sweep (columns of a grid, frames of a GIF).", 2)
+flags.DEFINE_string(
+    "out", None, "sample.py / export.py: output directory; unset: <run's log dir>/samples, exports/<exp_name>."
+)
+
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):
     flags.register_validator(_name, lambda v: 0.0 < v <= 1.0, message=f"--{_name} must lie in (0, 1]")
 
@@ -134,6 +143,17 @@ def _registered(flag: str, registry: dict) -> None:
     flags.register_validator(flag, check)
 
 
+def _valid_range(values: list[str]) -> bool:
+    try:
+        low, high = (float(v) for v in values)
+    except ValueError as e:
+        raise flags.ValidationError(f"--range must be two numbers low,high, e.g. -2,2; not {','.join(values)}") from e
+    if not low < high:
+        raise flags.ValidationError(f"--range must go from low to high; {low} is not below {high}")
+    return True
+
+
+flags.register_validator("range", _valid_range)
 flags.register_validator("latent_spec", _valid_latent_spec)
 _registered("dataset", DATASETS)
 _registered("network_type", NETWORK_TYPES)

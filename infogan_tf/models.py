@@ -26,6 +26,9 @@ from infogan_tf.networks import ORIGINAL_LEAK, LayerKit, apply_per_batch, build_
 OUTPUT_DISTRIBUTIONS: dict[str, Callable[[int], Distribution]] = {"mean_bernoulli": MeanBernoulli}
 """G's output distribution by name, built for the image's number of values."""
 
+OUTPUT_RANGES: dict[str, tuple[float, float]] = {"mean_bernoulli": (0.0, 1.0)}
+"""The values G's mean image takes under each output distribution (what a PNG maps to 0 and 255)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -78,6 +81,10 @@ class ModelConfig:
 
     def architecture(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.ARCHITECTURE}
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        return OUTPUT_RANGES[self.output_dist]
 
     def build(self) -> RegularizedGAN:
         return RegularizedGAN(self)

@@ -32,6 +32,8 @@ RANKS = {
     "callbacks": 5,
     "evaluation.report": 5,
     "evaluation.summary": 6,
+    "sampling": 5,
+    "export": 5,
     "experiment": 7,
 }
 
