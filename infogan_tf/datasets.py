@@ -1,4 +1,4 @@
-"""Input data: the dataset interface, its registry, and MNIST from IDX files or tensorflow-datasets.
+"""Input data: the dataset interface, its registry, and MNIST and Fashion-MNIST from IDX files or tfds.
 
 Port of ``infogan/misc/datasets.py``. An ``ImageDataset`` says everything the layers
 above need to know of its data (image shape, value range, the output distribution that
@@ -7,7 +7,7 @@ in memory and scaled to the value range per batch.
 
 MNIST's splits are the original's (TF's old ``read_data_sets``): the first 5,000
 training images are the validation split, the other 55,000 the training split; 10,000
-test images.
+test images. Fashion-MNIST has MNIST's files, shapes and sizes, and gets the same splits.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 DATA_DIR_ENV = "INFOGAN_DATA_DIR"
+"""MNIST's directory when --data_dir is unset; every other dataset has its own variable (see ``data_dir_env``)."""
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -32,75 +33,83 @@ MNIST_FILES = {
 VALIDATION_SIZE = 5000
 
 _IDX_DTYPES = {0x08: np.uint8}
-_FIX = (
-    f"pass --data_dir=DIR (or set {DATA_DIR_ENV}=DIR) for a directory holding the four MNIST files "
-    f"{', '.join(MNIST_FILES.values())}"
-)
+
+
+def _fix(title: str, env: str) -> str:
+    return (
+        f"pass --data_dir=DIR (or set {env}=DIR) for a directory holding the four {title} files "
+        f"{', '.join(MNIST_FILES.values())}"
+    )
 
 
 class DataError(RuntimeError):
     """Data that cannot be loaded; the message names the file and the fix."""
 
 
-def read_idx(path: str | os.PathLike, expected_shape: tuple[int, ...] | None = None) -> np.ndarray:
+def read_idx(
+    path: str | os.PathLike, expected_shape: tuple[int, ...] | None = None, title: str = "MNIST", fix: str = ""
+) -> np.ndarray:
     """Read one gzip-compressed IDX file (the MNIST format) into a numpy array.
 
-    ``expected_shape`` checks every dimension but the first (the count) after parsing.
+    ``expected_shape`` checks every dimension but the first (the count) after parsing;
+    ``title`` names the dataset in errors, ``fix`` says what to do about a missing file.
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"MNIST file {path} is missing; {_FIX}")
+        raise DataError(f"{title} file {path} is missing; {fix or _fix(title, DATA_DIR_ENV)}")
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"MNIST file {path} is not a readable gzip file ({e}); replace it with an intact copy") from e
+        raise DataError(f"{title} file {path} is not a readable gzip file ({e}); replace it with an intact copy") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(
-            f"MNIST file {path} does not start with an IDX magic number of unsigned bytes; is it the right file?"
+            f"{title} file {path} does not start with an IDX magic number of unsigned bytes; is it the right file?"
         )
     ndim = raw[3]
     if ndim == 0:
-        raise DataError(f"MNIST file {path} declares no dimensions, so it holds no items; is it the right file?")
+        raise DataError(f"{title} file {path} declares no dimensions, so it holds no items; is it the right file?")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"MNIST file {path} is truncated inside its header; replace it with an intact copy")
+        raise DataError(f"{title} file {path} is truncated inside its header; replace it with an intact copy")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     size = int(np.prod(shape))
     if len(raw) - header != size:
         raise DataError(
-            f"MNIST file {path} holds {len(raw) - header} data bytes but its header promises {size} "
+            f"{title} file {path} holds {len(raw) - header} data bytes but its header promises {size} "
             f"(shape {shape}); the file is truncated or corrupt"
         )
     if expected_shape is not None and shape[1:] != tuple(expected_shape):
-        raise DataError(f"MNIST file {path} has items of shape {shape[1:]}, expected {tuple(expected_shape)}")
+        raise DataError(f"{title} file {path} has items of shape {shape[1:]}, expected {tuple(expected_shape)}")
     return np.frombuffer(raw, dtype=_IDX_DTYPES[raw[2]], offset=header).reshape(shape)
 
 
-def load_mnist_idx(data_dir: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The four MNIST arrays from a directory of IDX ``.gz`` files, checked for agreement."""
-    data_dir = Path(data_dir)
+def load_idx_dir(data_dir: str | os.PathLike, title: str = "MNIST", env: str = DATA_DIR_ENV) -> dict[str, np.ndarray]:
+    """The four arrays of an MNIST-format dataset from a directory of IDX ``.gz`` files, checked for agreement."""
+    data_dir, fix = Path(data_dir), _fix(title, env)
     if not data_dir.is_dir():
-        raise DataError(f"MNIST directory {data_dir} does not exist; {_FIX}")
+        raise DataError(f"{title} directory {data_dir} does not exist; {fix}")
     arrays = {}
     for key, name in MNIST_FILES.items():
-        arrays[key] = read_idx(data_dir / name, expected_shape=(28, 28) if key.endswith("images") else ())
+        shape = (28, 28) if key.endswith("images") else ()
+        arrays[key] = read_idx(data_dir / name, expected_shape=shape, title=title, fix=fix)
     for split in ("train", "test"):
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_images != n_labels:
-            raise DataError(f"MNIST {split} split in {data_dir} has {n_images} images but {n_labels} labels")
+            raise DataError(f"{title} {split} split in {data_dir} has {n_images} images but {n_labels} labels")
     return arrays
 
 
-def load_mnist_tfds() -> dict[str, np.ndarray]:
+def load_tfds(tfds_name: str, title: str = "MNIST", env: str = DATA_DIR_ENV) -> dict[str, np.ndarray]:
     """The same arrays through tensorflow-datasets (needs a download or a local tfds copy)."""
     try:
         import tensorflow_datasets as tfds
 
-        train, test = (_tfds_arrays(split) for split in tfds.load("mnist", split=["train", "test"], as_supervised=True))
+        splits = tfds.load(tfds_name, split=["train", "test"], as_supervised=True)
+        train, test = (_tfds_arrays(split) for split in splits)
     except Exception as e:  # tfds raises many types for no network, no copy, bad copy
         raise DataError(
-            f"no MNIST directory was given and tensorflow-datasets could not load MNIST ({e}); {_FIX}"
+            f"no {title} directory was given and tensorflow-datasets could not load {title} ({e}); {_fix(title, env)}"
         ) from e
     return {"train_images": train[0], "train_labels": train[1], "test_images": test[0], "test_labels": test[1]}
 
@@ -230,29 +239,56 @@ def register_dataset(cls: type[ImageDataset]) -> type[ImageDataset]:
     return cls
 
 
-def resolve_data_dir(data_dir: str | None) -> str | None:
-    """The flag if given, else the environment variable, else None (use tfds)."""
-    return data_dir or os.environ.get(DATA_DIR_ENV) or None
+def resolve_data_dir(data_dir: str | None, env: str = DATA_DIR_ENV) -> str | None:
+    """The flag if given, else the dataset's environment variable, else None (use tfds)."""
+    return data_dir or os.environ.get(env) or None
 
 
-@register_dataset
-class MnistDataset(ImageDataset):
-    """MNIST with the original's splits. ``data_dir=None`` falls back to the env var, then tfds."""
+class IdxDataset(ImageDataset):
+    """An MNIST-format dataset (four IDX files of 28x28 grey images and labels 0-9) with the original's splits.
 
-    name = "mnist"
+    ``data_dir=None`` falls back to the dataset's environment variable, then to tfds.
+    """
+
     image_shape = (28, 28, 1)
     num_classes = 10
+    title = "MNIST"
+    tfds_name = "mnist"
+    data_dir_env = DATA_DIR_ENV
 
     def __init__(self, data_dir: str | None = None):
-        data_dir = resolve_data_dir(data_dir)
-        arrays = load_mnist_idx(data_dir) if data_dir else load_mnist_tfds()
+        data_dir = resolve_data_dir(data_dir, self.data_dir_env)
+        if data_dir:
+            arrays = load_idx_dir(data_dir, self.title, self.data_dir_env)
+        else:
+            arrays = load_tfds(self.tfds_name, self.title, self.data_dir_env)
         train_x, train_y = arrays["train_images"], arrays["train_labels"]
         if len(train_x) <= VALIDATION_SIZE:
             raise DataError(
-                f"MNIST training split has {len(train_x)} images; at least {VALIDATION_SIZE + 1} are needed"
+                f"{self.title} training split has {len(train_x)} images; at least {VALIDATION_SIZE + 1} are needed"
             )
         super().__init__(
             train=(train_x[VALIDATION_SIZE:], train_y[VALIDATION_SIZE:]),
             test=(arrays["test_images"], arrays["test_labels"]),
             validation=(train_x[:VALIDATION_SIZE], train_y[:VALIDATION_SIZE]),
         )
+
+
+@register_dataset
+class MnistDataset(IdxDataset):
+    """MNIST (LeCun et al.), the paper's first experiment."""
+
+    name = "mnist"
+
+
+@register_dataset
+class FashionMnistDataset(IdxDataset):
+    """Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017): ten kinds of clothing in MNIST's format; not in the paper."""
+
+    name = "fashion_mnist"
+    title = "Fashion-MNIST"
+    tfds_name = "fashion_mnist"
+    data_dir_env = "INFOGAN_FASHION_MNIST_DIR"
+    label_names = (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from infogan_tf.models import ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+SHARED_FASHION_MNIST = REPO.parent / "shared" / "data" / "fashion_mnist"
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,15 @@ def mnist_dir() -> Path:
     path = Path(os.environ.get("INFOGAN_DATA_DIR", SHARED_MNIST))
     if not (path / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"no MNIST IDX files at {path}; set INFOGAN_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_dir() -> Path:
+    """The shared offline Fashion-MNIST copy (or $INFOGAN_FASHION_MNIST_DIR)."""
+    path = Path(os.environ.get("INFOGAN_FASHION_MNIST_DIR", SHARED_FASHION_MNIST))
+    if not (path / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"no Fashion-MNIST IDX files at {path}; set INFOGAN_FASHION_MNIST_DIR")
     return path
 
 

@@ -1,0 +1,37 @@
+"""Fashion-MNIST with the original MNIST experiment's settings: does a 10-way code find the ten kinds of clothing?
+
+    python launchers/run_fashion_mnist_exp.py --data_dir=../shared/data/fashion_mnist
+
+Not in the paper. The same network, latent spec (a 10-way categorical code and two
+continuous codes), schedule and learning rates as ``run_mnist_exp.py``; any of them can be
+overridden with its flag (``--help`` lists them all).
+"""
+
+from infogan_tf.process import prepare_process
+
+prepare_process()
+
+from infogan_tf.experiment import launch  # noqa: E402
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
+
+SETTINGS = dict(
+    dataset="fashion_mnist",
+    network_type="mnist",
+    latent_spec=MNIST_LATENT_SPEC,
+    batch_size=128,
+    updates_per_epoch=100,
+    max_epoch=50,
+    info_reg_coeff=1.0,
+    generator_learning_rate=1e-3,
+    discriminator_learning_rate=2e-4,
+    root_log_dir="logs/fashion_mnist",
+    root_checkpoint_dir="ckt/fashion_mnist",
+)
+
+
+def main() -> None:
+    launch(SETTINGS)
+
+
+if __name__ == "__main__":
+    main()
