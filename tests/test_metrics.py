@@ -1,6 +1,9 @@
+import math
+
 import numpy as np
 import pytest
 
+from infogan_tf.evaluation import metrics
 from infogan_tf.evaluation.metrics import classifier_score, clustering_errors, confusion, frechet_distance
 
 RNG = np.random.default_rng(0)
@@ -50,3 +53,42 @@ def test_frechet_distance_is_zero_for_a_set_with_itself_and_grows_with_a_shift()
     scaled = frechet_distance(x, x * 2)  # mean shift |mu|^2 plus sum of (2 - 1)^2 * variances
     expected = np.sum(x.mean(axis=0) ** 2) + np.trace(np.cov(x, rowvar=False))
     assert scaled == pytest.approx(expected, rel=1e-6)
+
+
+def test_discrete_mutual_information_matches_the_definition():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 3, 500)
+    b = (a + rng.integers(0, 2, 500)) % 4  # depends on a, with noise
+    joint = np.zeros((3, 4))
+    for x, y in zip(a, b):
+        joint[x, y] += 1 / 500
+    expected = sum(
+        joint[x, y] * math.log(joint[x, y] / (joint[x].sum() * joint[:, y].sum()))
+        for x in range(3)
+        for y in range(4)
+        if joint[x, y] > 0
+    )
+    assert metrics.discrete_mutual_information(a, b) == pytest.approx(expected, rel=1e-9)
+    assert metrics.discrete_mutual_information(a, a) == pytest.approx(metrics.discrete_entropy(a), rel=1e-9)
+    assert metrics.discrete_entropy(np.array([0, 1, 2, 3])) == pytest.approx(math.log(4))
+
+
+def test_mig_is_one_for_codes_that_copy_the_factors_and_near_zero_for_noise():
+    rng = np.random.default_rng(1)
+    factors = np.stack([rng.integers(0, 3, 4000), rng.integers(0, 8, 4000)], axis=1)
+    perfect = metrics.mutual_information_gap(factors[:, ::-1], factors, ["shape", "x"])
+    # the other code is independent of each factor, up to the sample's small positive MI bias
+    assert perfect.score == pytest.approx(1.0, abs=0.005)
+    assert perfect.per_factor == pytest.approx({"shape": 1.0, "x": 1.0}, abs=0.005)
+    both = np.stack([factors[:, 0], factors[:, 0]], axis=1)  # two codes know the shape equally well: no gap
+    assert metrics.mutual_information_gap(both, factors, ["shape", "x"]).per_factor["shape"] == pytest.approx(0.0)
+    noise = rng.integers(0, 10, (4000, 3))
+    assert metrics.mutual_information_gap(noise, factors, ["shape", "x"]).score < 0.02
+    constant = np.stack([factors[:, 0], np.zeros(4000, int)], axis=1)  # a factor with one value is left out
+    assert set(metrics.mutual_information_gap(factors, constant, ["shape", "colour"]).per_factor) == {"shape"}
+
+
+def test_discretize_uses_equal_width_bins_over_the_observed_range():
+    values = np.array([[0.0], [0.49], [0.51], [1.0]])
+    np.testing.assert_array_equal(metrics.discretize(values, bins=2)[:, 0], [0, 0, 1, 1])
+    assert metrics.discretize(np.linspace(-3, 3, 1000)[:, None], bins=20).max() == 19
