@@ -367,3 +367,173 @@ class DSpritesDataset(ImageDataset):
                 f"no dSprites directory was given and tensorflow-datasets could not load dsprites ({e}); {self._fix()}"
             ) from e
         return np.concatenate(images), np.concatenate(factors).astype(np.int64)
+
+
+def _tfds_or_fail(name: str, title: str, fix: str, split: str) -> tf.data.Dataset:
+    try:
+        import tensorflow_datasets as tfds
+
+        return tfds.load(name, split=split)
+    except Exception as e:  # tfds raises many types for no network, no copy, bad copy
+        raise DataError(
+            f"no {title} directory was given and tensorflow-datasets could not load {name} ({e}); {fix}"
+        ) from e
+
+
+def _tfds_images_labels(name: str, title: str, fix: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for batch in _tfds_or_fail(name, title, fix, split).batch(10000).as_numpy_iterator():
+        images.append(batch["image"])
+        labels.append(batch["label"])
+    return np.concatenate(images), np.concatenate(labels).astype(np.int64)
+
+
+@register_dataset
+class SvhnDataset(ImageDataset):
+    """SVHN (Netzer et al., 2011), cropped digits, 32x32 colour: the paper's second experiment.
+
+    ``data_dir`` holds the distributed ``train_32x32.mat`` and ``test_32x32.mat`` (or set
+    ``$INFOGAN_SVHN_DIR``); without one, tensorflow-datasets' ``svhn_cropped``. The
+    ``.mat`` files label the digit 0 as 10; here it is 0. Values in [-1, 1] for G's tanh.
+    """
+
+    name = "svhn"
+    image_shape = (32, 32, 3)
+    value_range = (-1.0, 1.0)
+    output_dist = "mean_tanh_gaussian"
+    num_classes = 10
+    ENV = "INFOGAN_SVHN_DIR"
+    FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
+
+    def __init__(self, data_dir: str | None = None):
+        data_dir = resolve_data_dir(data_dir, self.ENV)
+        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for a directory holding {' and '.join(self.FILES.values())}"
+        if data_dir:
+            train, test = (self._from_mat(Path(data_dir) / self.FILES[s], fix) for s in ("train", "test"))
+        else:
+            train, test = (_tfds_images_labels("svhn_cropped", "SVHN", fix, s) for s in ("train", "test"))
+        super().__init__(train=train, test=test)
+
+    @staticmethod
+    def _from_mat(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray]:
+        from scipy import io
+
+        if not path.is_file():
+            raise DataError(f"SVHN file {path} is missing; {fix}")
+        try:
+            mat = io.loadmat(path)
+            images, labels = mat["X"], mat["y"].reshape(-1)
+        except (OSError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+            raise DataError(f"SVHN file {path} is not a readable .mat with X and y ({e}); replace it") from e
+        if images.ndim != 4 or images.shape[:3] != (32, 32, 3) or images.shape[3] != len(labels):
+            raise DataError(
+                f"SVHN file {path} holds X {images.shape} and y {labels.shape}, expected [32, 32, 3, N], [N]"
+            )
+        return np.ascontiguousarray(np.moveaxis(images, 3, 0)).astype(np.uint8), labels.astype(np.int64) % 10
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def load_image_folder(directory: Path, image_shape: tuple[int, int, int], title: str, fix: str) -> np.ndarray:
+    """Every image file below ``directory`` (sorted by path), centre-cropped square and resized, as uint8."""
+    paths = sorted(str(p) for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise DataError(f"{title}: no image files ({', '.join(IMAGE_SUFFIXES)}) under {directory}; {fix}")
+    height, width, channels = image_shape
+
+    def decode(path: tf.Tensor) -> tf.Tensor:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+        image = tf.image.resize_with_crop_or_pad(image, side, side)
+        return tf.cast(tf.round(tf.image.resize(image, (height, width), method="area")), tf.uint8)
+
+    try:
+        batches = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        return np.concatenate(list(batches.batch(4096).as_numpy_iterator()))
+    except tf.errors.OpError as e:
+        raise DataError(f"{title}: an image under {directory} cannot be decoded ({e.message[:200]}); remove it") from e
+
+
+class ImageFolderDataset(ImageDataset):
+    """Unlabelled images: a folder of files (any size; centre-cropped, resized) or an ``images.npz`` with ``images``."""
+
+    title = ""
+    ENV = ""
+
+    def __init__(self, data_dir: str | None = None):
+        data_dir = resolve_data_dir(data_dir, self.ENV)
+        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for a folder of its images or an images.npz (see README)"
+        if not data_dir:
+            raise DataError(f"{self.title} is not in tensorflow-datasets; {fix}")
+        directory = Path(data_dir)
+        if not directory.is_dir():
+            raise DataError(f"{self.title} directory {directory} does not exist; {fix}")
+        npz = directory / "images.npz"
+        super().__init__(train=(self._from_npz(npz) if npz.is_file() else self._from_folder(directory, fix), None))
+
+    def _from_folder(self, directory: Path, fix: str) -> np.ndarray:
+        return load_image_folder(directory, self.image_shape, self.title, fix)
+
+    def _from_npz(self, path: Path) -> np.ndarray:
+        try:
+            with np.load(path) as archive:
+                images = archive["images"]
+        except (OSError, ValueError, KeyError, zlib.error) as e:
+            raise DataError(f"{self.title} file {path} is not an .npz with an 'images' array ({e}); replace it") from e
+        if images.dtype != np.uint8 or tuple(images.shape[1:3]) != tuple(self.image_shape[:2]):
+            raise DataError(
+                f"{self.title} file {path} holds {images.dtype} images of shape {images.shape[1:]}, "
+                f"expected uint8 {tuple(self.image_shape)}"
+            )
+        return images
+
+
+@register_dataset
+class CelebADataset(ImageFolderDataset):
+    """CelebA (Liu et al., 2015), aligned faces, centre-cropped and resized to 32x32 colour: the paper's fourth.
+
+    ``data_dir``: the ``img_align_celeba`` folder of JPEGs (or an ``images.npz``); without
+    one, tensorflow-datasets' ``celeb_a``, which needs its files downloaded by hand.
+    """
+
+    name = "celeba"
+    title = "CelebA"
+    image_shape = (32, 32, 3)
+    value_range = (-1.0, 1.0)
+    output_dist = "mean_tanh_gaussian"
+    ENV = "INFOGAN_CELEBA_DIR"
+
+    def __init__(self, data_dir: str | None = None):
+        if resolve_data_dir(data_dir, self.ENV):
+            super().__init__(data_dir)
+            return
+        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for the img_align_celeba folder"
+
+        def small(batch: dict) -> np.ndarray:
+            side = min(batch["image"].shape[1:3])
+            square = tf.image.resize_with_crop_or_pad(batch["image"], side, side)
+            return tf.cast(tf.round(tf.image.resize(square, self.image_shape[:2], method="area")), tf.uint8).numpy()
+
+        batches = _tfds_or_fail("celeb_a", "CelebA", fix, "train").batch(4096).as_numpy_iterator()
+        ImageDataset.__init__(self, train=(np.concatenate([small(b) for b in batches]), None))
+
+
+@register_dataset
+class ChairsDataset(ImageFolderDataset):
+    """3D chairs (Aubry et al., 2014), renderings as 64x64 grey: the paper's third; not in tensorflow-datasets."""
+
+    name = "chairs"
+    title = "3D chairs"
+    image_shape = (64, 64, 1)
+    ENV = "INFOGAN_CHAIRS_DIR"
+
+
+@register_dataset
+class FacesDataset(ImageFolderDataset):
+    """3D faces (Paysan et al., 2009), Basel face model renderings as 64x64 grey: the paper's; not in tfds."""
+
+    name = "faces"
+    title = "3D faces"
+    image_shape = (64, 64, 1)
+    ENV = "INFOGAN_FACES_DIR"

@@ -343,6 +343,28 @@ class MeanBernoulli(Bernoulli):
         return tf.zeros_like(x_var[..., 0])
 
 
+class MeanTanhGaussian(Gaussian):
+    """G's output for images in [-1, 1] (DCGAN's tanh output): a unit-variance Gaussian whose mean is tanh(x).
+
+    The network emits one value per pixel; 'sampling' returns the mean, as MeanBernoulli
+    does for [0, 1] images.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__(dim, fix_std=True)
+
+    @property
+    def dist_flat_dim(self) -> int:
+        return self._dim
+
+    def activate_dist(self, flat_dist: tf.Tensor) -> DistInfo:
+        mean = tf.tanh(flat_dist)
+        return dict(mean=mean, stddev=tf.ones_like(mean))
+
+    def sample(self, dist_info: DistInfo, rng: tf.random.Generator | None = None) -> tf.Tensor:
+        return dist_info["mean"]
+
+
 class Product(Distribution):
     """Independent components side by side: a latent vector is their concatenation.
 

@@ -14,6 +14,17 @@ from infogan_tf.distributions import Bernoulli, Categorical, Distribution, Gauss
 LatentSpec = list[tuple[Distribution, bool]]
 
 MNIST_LATENT_SPEC = "uniform:62,categorical:10:reg,uniform:1:reg:fix_std,uniform:1:reg:fix_std"
+_CONTINUOUS = "uniform:1:reg:fix_std"
+SVHN_LATENT_SPEC = ",".join(["uniform:124", *["categorical:10:reg"] * 4, *[_CONTINUOUS] * 4])
+"""The paper's Appendix C for SVHN: 4 ten-way codes, 4 continuous codes, 124 noise variables."""
+SVHN_MAIN_TEXT_LATENT_SPEC = ",".join(["uniform:124", *["categorical:10:reg"] * 4, *[_CONTINUOUS] * 2])
+"""The paper's Section 5.3 describes two continuous codes for SVHN, not the appendix's four."""
+CELEBA_LATENT_SPEC = ",".join(["uniform:128", *["categorical:10:reg"] * 10])
+"""The paper's CelebA: 10 ten-way codes and 128 noise variables."""
+CHAIRS_LATENT_SPEC = ",".join(["uniform:128", *["categorical:20:reg"] * 3, _CONTINUOUS])
+"""The paper's 3D chairs: 3 twenty-way codes, 1 continuous code, 128 noise variables."""
+FACES_LATENT_SPEC = ",".join(["uniform:128", *[_CONTINUOUS] * 5])
+"""The paper's 3D faces: 5 continuous codes and 128 noise variables."""
 
 _FAMILIES = {"uniform": Uniform, "gaussian": Gaussian, "categorical": Categorical, "bernoulli": Bernoulli}
 _OPTIONS = {"reg", "fix_std"}

@@ -19,14 +19,26 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
-from infogan_tf.distributions import Bernoulli, Categorical, DistInfo, Distribution, Gaussian, MeanBernoulli, Product
+from infogan_tf.distributions import (
+    Bernoulli,
+    Categorical,
+    DistInfo,
+    Distribution,
+    Gaussian,
+    MeanBernoulli,
+    MeanTanhGaussian,
+    Product,
+)
 from infogan_tf.latent_spec import format_latent_spec, parse_latent_spec
 from infogan_tf.networks import ORIGINAL_LEAK, LayerKit, apply_per_batch, build_networks, resolve_layer_kit
 
-OUTPUT_DISTRIBUTIONS: dict[str, Callable[[int], Distribution]] = {"mean_bernoulli": MeanBernoulli}
+OUTPUT_DISTRIBUTIONS: dict[str, Callable[[int], Distribution]] = {
+    "mean_bernoulli": MeanBernoulli,
+    "mean_tanh_gaussian": MeanTanhGaussian,
+}
 """G's output distribution by name, built for the image's number of values."""
 
-OUTPUT_RANGES: dict[str, tuple[float, float]] = {"mean_bernoulli": (0.0, 1.0)}
+OUTPUT_RANGES: dict[str, tuple[float, float]] = {"mean_bernoulli": (0.0, 1.0), "mean_tanh_gaussian": (-1.0, 1.0)}
 """The values G's mean image takes under each output distribution (what a PNG maps to 0 and 255)."""
 
 

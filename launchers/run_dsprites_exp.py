@@ -4,7 +4,7 @@
 
 Not in the paper; its factors are known, so the evaluation adds the mutual-information
 gap (MIG) of Q's codes on 10,000 held-out images. The network is the mnist network with a
-third stage for 64x64 images (``networks.dsprites_networks``); the learning rates, lambda
+third stage for 64x64 images (``networks.conv64_networks``); the learning rates, lambda
 and schedule are the MNIST experiment's, not tuned here.
 """
 
@@ -16,7 +16,7 @@ from infogan_tf.experiment import launch  # noqa: E402
 
 SETTINGS = dict(
     dataset="dsprites",
-    network_type="dsprites",
+    network_type="conv64",
     latent_spec="uniform:62,categorical:3:reg," + ",".join(["uniform:1:reg:fix_std"] * 4),
     batch_size=128,
     updates_per_epoch=100,

@@ -66,7 +66,7 @@ def trainable(m):
 
 def test_the_64x64_network_has_the_parameters_its_layers_say():
     model = ModelConfig(
-        "uniform:62,categorical:3:reg,uniform:1:reg:fix_std", (64, 64, 1), network_type="dsprites"
+        "uniform:62,categorical:3:reg,uniform:1:reg:fix_std", (64, 64, 1), network_type="conv64"
     ).build()
     nets = model.networks
 

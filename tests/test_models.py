@@ -136,7 +136,7 @@ def test_leak_follows_the_flag():
 
 
 def test_unknown_network_type_is_refused():
-    with pytest.raises(ValueError, match="unknown network_type .svhm.; known: dsprites, mnist"):
+    with pytest.raises(ValueError, match="unknown network_type .svhm.; known: conv64, mnist, svhn"):
         build_networks("svhm", LayerKit(), image_shape=(28, 28, 1), latent_dim=74, q_flat_dim=14, output_flat_dim=784)
 
 
