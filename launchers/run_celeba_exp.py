@@ -14,16 +14,10 @@ prepare_process()
 from infogan_tf.experiment import launch  # noqa: E402
 from infogan_tf.latent_spec import CELEBA_LATENT_SPEC  # noqa: E402
 
-SETTINGS = dict(
+SETTINGS = dict(  # the rest are the flags' defaults: the original MNIST launcher's schedule and rates
     dataset="celeba",
     network_type="svhn",
     latent_spec=CELEBA_LATENT_SPEC,
-    batch_size=128,
-    updates_per_epoch=100,
-    max_epoch=50,
-    info_reg_coeff=1.0,
-    generator_learning_rate=1e-3,
-    discriminator_learning_rate=2e-4,
     root_log_dir="logs/celeba",
     root_checkpoint_dir="ckt/celeba",
 )
