@@ -31,6 +31,23 @@ from matplotlib.figure import Figure
 from infogan_tf.datasets import MnistDataset, resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
+ISA_LIMITS = {
+    "native": {},
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+}
+"""Environment that caps the kernels' instruction set; read by the libraries at start-up, so set before TF loads."""
+
+
+def isa_line(isa: str) -> str:
+    """The CPU, the vector extensions it has, and the cap this run puts on the kernels."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    model = re.search(r"model name\s*:\s*(.+)", info)
+    flags = set(re.search(r"flags\s*:\s*(.+)", info).group(1).split()) if "flags" in info else set()
+    present = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    cap = ", ".join(f"{k}={v}" for k, v in ISA_LIMITS[isa].items()) or "none"
+    return f"CPU: {model.group(1) if model else 'unknown'}; has {' '.join(present) or 'none of avx2..amx'}; cap: {cap}"
+
+
 PEER_SCRIPT = REPO.parent / "shared" / "bench" / "peer_torch_step.py"
 
 
@@ -55,12 +72,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--peer_script", default=str(PEER_SCRIPT))
     p.add_argument("--threads", type=int, default=2, help="threads the peer is told to use")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="directory for train_step.json and .png")
+    p.add_argument(
+        "--isa",
+        default="native",
+        choices=sorted(ISA_LIMITS),
+        help="avx2: cap oneDNN/MKL (ours) and ATen (the peer) at AVX2, to measure an AVX2-only CPU on this one",
+    )
     p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
     args = p.parse_args(argv)
     if args.smoke:
         args.batch_sizes, args.modes, args.mode_batch = "8", "eager,function", 8
         args.sweep_mode, args.steps, args.reps, args.warmup, args.peer = "function", 2, 1, 1, False
-        args.out = tempfile.mkdtemp(prefix="infogan_bench_smoke_")
     return args
 
 
@@ -100,6 +122,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
 def run_peer(args) -> float:
     """The peer's median ms/step at --mode_batch, run as its own process."""
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
+    env.update(ISA_LIMITS[args.isa])
     cmd = [args.peer_python, args.peer_script, "--steps", str(args.steps), "--reps", str(args.reps)]
     cmd += ["--warmup", str(args.warmup), "--batch", str(args.mode_batch), "--threads", str(args.threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(args.peer_script).parent, env=env)
@@ -147,10 +170,17 @@ def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    out_dir = Path(args.out)
+    limits = ISA_LIMITS[args.isa]
+    if any(os.environ.get(k) != v for k, v in limits.items()):  # the libraries read the cap when they load: restart
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **limits})
+    print(isa_line(args.isa))
+    out_dir = Path(tempfile.mkdtemp(prefix="infogan_bench_smoke_") if args.smoke else args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precisions.split(",")
-    peak = {"float32": matmul_peak_gflops(tf.float32), "mixed_bfloat16": matmul_peak_gflops(tf.bfloat16)}
+    if args.isa == "avx2":  # AVX2 has no bfloat16 matmul: oneDNN refuses to build one under the cap
+        precisions = [p for p in precisions if p == "float32"]
+    peak = {"float32": matmul_peak_gflops(tf.float32)}
+    peak["mixed_bfloat16"] = matmul_peak_gflops(tf.bfloat16) if "mixed_bfloat16" in precisions else float("nan")
     print(f"matmul ceiling, same run: fp32 {peak['float32']:.1f} GFLOP/s, bf16 {peak['mixed_bfloat16']:.1f} GFLOP/s")
     results: list[dict] = []
     print(HEADER)

@@ -23,9 +23,18 @@ def written(stdout):
     return re.findall(r"Wrote (\S+\.json)", stdout)[0]
 
 
+def test_train_step_smoke_under_an_avx2_cap():
+    result = run_script("train_step.py", "--isa=avx2")  # restarts itself under the cap
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"CPU: .+; has .+; cap: ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2", result.stdout)
+    report = json.loads(Path(written(result.stdout)).read_text())
+    assert {r["precision"] for r in report["results"]} == {"float32"}  # AVX2 has no bfloat16 matmul
+
+
 def test_train_step_smoke(mnist_dir):
     result = run_script("train_step.py", f"--data_dir={mnist_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "cap: none" in result.stdout
     assert re.search(r"matmul ceiling, same run: fp32 [\d.]+ GFLOP/s", result.stdout)
     report = json.loads(Path(written(result.stdout)).read_text())
     kinds = {(r["mode"], r["precision"], r["pipeline"], r["variant"]) for r in report["results"]}
