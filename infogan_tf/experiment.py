@@ -215,22 +215,25 @@ def build(seed: int, exp_name: str, dataset: ImageDataset, flag_values: flags.Fl
     f = flag_values
     if f.deterministic:
         tf.config.experimental.enable_op_determinism()
-    trainer = build_trainer(
-        model_config(dataset, f),
-        lambda start: dataset.train.batches(f.batch_size, seed=seed, start=start),
-        f.batch_size,
-        seed=seed,
-        discriminator_learning_rate=scaled_learning_rate(
-            f.discriminator_learning_rate, f.batch_size, f.lr_batch_scaling
-        ),
-        generator_learning_rate=scaled_learning_rate(f.generator_learning_rate, f.batch_size, f.lr_batch_scaling),
-        info_reg_coeff=f.info_reg_coeff,
-        train_q=f.train_q,
-        reuse_fake_batch=f.reuse_fake_batch,
-        max_epoch=f.max_epoch,
-        updates_per_epoch=f.updates_per_epoch,
-        jit_compile=f.jit_compile,
-    )
+    try:  # a latent spec or network type that does not fit the dataset fails here, in one line
+        trainer = build_trainer(
+            model_config(dataset, f),
+            lambda start: dataset.train.batches(f.batch_size, seed=seed, start=start),
+            f.batch_size,
+            seed=seed,
+            discriminator_learning_rate=scaled_learning_rate(
+                f.discriminator_learning_rate, f.batch_size, f.lr_batch_scaling
+            ),
+            generator_learning_rate=scaled_learning_rate(f.generator_learning_rate, f.batch_size, f.lr_batch_scaling),
+            info_reg_coeff=f.info_reg_coeff,
+            train_q=f.train_q,
+            reuse_fake_batch=f.reuse_fake_batch,
+            max_epoch=f.max_epoch,
+            updates_per_epoch=f.updates_per_epoch,
+            jit_compile=f.jit_compile,
+        )
+    except ValueError as e:
+        raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e
     return make_run(
         trainer,
         dataset,

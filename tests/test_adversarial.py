@@ -228,6 +228,7 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--latent_spec=uniform:²,categorical:10:reg", "dimension '²' is not a positive integer"),
         ("--eval_samples=2", "--eval_samples"),
         ("--batch_size=60000", "--batch_size=60000 exceeds the 55000 training images of mnist"),
+        ("--network_type=svhn", "the model cannot be built for mnist's images: the svhn network"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

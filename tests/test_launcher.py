@@ -94,7 +94,7 @@ def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifi
     [
         ("--batch_size=0", "batch_size"),
         ("--generator_learning_rate=5", "--generator_learning_rate must lie in (0, 1]"),
-        ("--network_type=svhn", "network_type"),
+        ("--network_type=svhm", "--network_type=svhm is unknown; known: conv64, mnist, svhn"),
         ("--latent_spec=uniform:62,categorcal:10:reg", "token 2 'categorcal:10:reg': unknown family"),
     ],
 )
