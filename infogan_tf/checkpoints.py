@@ -156,11 +156,13 @@ def _open_manager(checkpoint: tf.train.Checkpoint, directory: Path, name: str, m
     found = found_checkpoints(directory)
     try:
         manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep, checkpoint_name=name)
-        known = {os.path.basename(p) for p in manager.checkpoints}
+        if {os.path.basename(p) for p in found} <= {os.path.basename(p) for p in manager.checkpoints}:
+            return manager
     except ValueError:  # an empty or unparsable index file
-        known = set()
-    if {os.path.basename(p) for p in found} <= known:
-        return manager
+        if not found:  # it indexes nothing: keep its bytes aside and start a new one
+            os.replace(directory / INDEX_FILE, directory / f"{INDEX_FILE}.damaged")
+            print(f"warning: moved the unreadable {directory / INDEX_FILE} aside (.damaged)", file=sys.stderr)
+            return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep, checkpoint_name=name)
     oldest_first = list(reversed(found))
     print(
         f"warning: the index file {directory / INDEX_FILE} is missing, damaged or incomplete; rebuilt it from the "

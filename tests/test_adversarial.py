@@ -318,3 +318,13 @@ def test_after_a_fallback_the_last_good_checkpoint_is_the_one_restored(tmp_path)
     run = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, snapshot_interval=100)
     run.start()
     assert run.checkpoint.latest.endswith("experiment-2")
+
+
+def test_an_empty_index_file_without_checkpoints_is_moved_aside(tmp_path, capsys):
+    (tmp_path / "ckt").mkdir()
+    (tmp_path / "ckt" / "checkpoint").write_bytes(b"")
+    run = make_run(tmp_path, max_epoch=1, updates_per_epoch=2)
+    assert run.start() == 0
+    run.train()
+    assert (tmp_path / "ckt" / "checkpoint.damaged").read_bytes() == b""
+    assert run.checkpoint.latest.endswith("experiment-2") and "moved the unreadable" in capsys.readouterr().err
