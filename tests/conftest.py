@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +87,10 @@ def snapshot(variables) -> list[np.ndarray]:
 
 def changed(before, variables) -> list[bool]:
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def run_experiment(script: str, data_dir: Path, out: Path, *flags: str, env: dict | None = None):
+    """``launchers/<script>`` as a user runs it: a tiny run named "tiny" on ``data_dir``, writing under ``out``."""
+    command = [sys.executable, str(REPO / "launchers" / script), f"--data_dir={data_dir}"]
+    command += [f"--root_log_dir={out / 'logs'}", f"--root_checkpoint_dir={out / 'ckt'}", "--exp_name=tiny", *flags]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)

@@ -1,12 +1,10 @@
 """dSprites: the distributed .npz and tfds loaders, the 64x64 network, and a short run whose evaluation has MIG."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import run_experiment
 
 from infogan_tf.datasets import DataError, DSpritesDataset
 from infogan_tf.models import ModelConfig
@@ -90,22 +88,8 @@ def test_the_64x64_network_has_the_parameters_its_layers_say():
 
 def test_the_launcher_trains_and_reports_mig(tmp_path):
     write_npz(tmp_path / "data")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "launchers" / "run_dsprites_exp.py"),
-            f"--data_dir={tmp_path / 'data'}",
-            f"--root_log_dir={tmp_path / 'logs'}",
-            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=tiny",
-            "--batch_size=16",
-            "--updates_per_epoch=3",
-            "--max_epoch=2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
+    result = run_experiment(
+        "run_dsprites_exp.py", tmp_path / "data", tmp_path, "--batch_size=16", "--updates_per_epoch=3", "--max_epoch=2"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())

@@ -2,12 +2,10 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import run_experiment
 
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS, DataError, FashionMnistDataset
 from infogan_tf.evaluation import classifier
@@ -60,23 +58,14 @@ def test_the_launcher_trains_and_evaluates_it(tmp_path, fashion, fashion_mnist_d
     model, accuracy = classifier.train_classifier(fashion, epochs=1, limit=2000)
     model.save(tmp_path / "fashion_mnist_classifier.keras")
     (tmp_path / "fashion_mnist_classifier.json").write_text(json.dumps({"test_accuracy": accuracy}))
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "launchers" / "run_fashion_mnist_exp.py"),
-            f"--data_dir={fashion_mnist_dir}",
-            f"--root_log_dir={tmp_path / 'logs'}",
-            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=tiny",
-            "--batch_size=16",
-            "--updates_per_epoch=3",
-            "--max_epoch=2",
-            "--eval_samples=200",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
+    result = run_experiment(
+        "run_fashion_mnist_exp.py",
+        fashion_mnist_dir,
+        tmp_path,
+        "--batch_size=16",
+        "--updates_per_epoch=3",
+        "--max_epoch=2",
+        "--eval_samples=200",
         env=dict(os.environ, INFOGAN_CACHE_DIR=str(tmp_path)),
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,13 +1,11 @@
 """The paper's other experiments: SVHN, CelebA, 3D chairs and 3D faces, on small files in their real formats."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
+from conftest import run_experiment
 from scipy import io
 
 from infogan_tf.datasets import CelebADataset, ChairsDataset, DataError, FacesDataset, SvhnDataset
@@ -121,26 +119,9 @@ def test_the_svhn_network_has_the_papers_layers():
 
 
 def launch(script, data_dir, tmp_path, *flags):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "launchers" / script),
-            f"--data_dir={data_dir}",
-            f"--root_log_dir={tmp_path / 'logs'}",
-            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=tiny",
-            "--batch_size=8",
-            "--updates_per_epoch=2",
-            "--max_epoch=2",
-            "--eval_samples=200",
-            *flags,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env={"INFOGAN_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"},
-    )
+    common = ["--batch_size=8", "--updates_per_epoch=2", "--max_epoch=2", "--eval_samples=200"]
+    env = {"INFOGAN_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    result = run_experiment(script, data_dir, tmp_path, *common, *flags, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(line) for line in (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4] and all(np.isfinite(r["discriminator_loss"]) for r in records)
