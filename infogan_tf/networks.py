@@ -144,6 +144,20 @@ class LayerKit:
         return layers.Flatten(dtype=self.precision)
 
 
+def _check_image(name: str, image_shape: Sequence[int], scale: int, output_flat_dim: int) -> None:
+    """Refuse images a network type cannot model: sides not divisible by its ``scale``, or another output width."""
+    height, width, channels = image_shape
+    if height % scale or width % scale:
+        raise ValueError(
+            f"the {name} network needs image sides divisible by {scale}; image_shape {tuple(image_shape)} is not"
+        )
+    if output_flat_dim != height * width * channels:
+        raise ValueError(
+            f"the {name} network emits one value per pixel ({height * width * channels}), "
+            f"but the output distribution needs {output_flat_dim}"
+        )
+
+
 def strided_networks(
     kit: LayerKit,
     image_shape: Sequence[int],
@@ -163,16 +177,7 @@ def strided_networks(
     """
     height, width, channels = image_shape
     scale = 2 ** len(widths)
-    if height % scale or width % scale:
-        raise ValueError(
-            f"the {name} network halves the image {len(widths)} times; image_shape {tuple(image_shape)} "
-            f"is not divisible by {scale}"
-        )
-    if output_flat_dim != height * width * channels:
-        raise ValueError(
-            f"the {name} network emits one value per pixel ({height * width * channels}), "
-            f"but the output distribution needs {output_flat_dim}"
-        )
+    _check_image(name, image_shape, scale, output_flat_dim)
     body = [keras.Input((height * width * channels,)), kit.reshape((height, width, channels))]
     for i, filters in enumerate(widths):
         body += [kit.conv(filters)] + ([kit.batch_norm()] if i else []) + [kit.leaky_relu(leak)]
@@ -224,13 +229,7 @@ def svhn_networks(
     tanh of the last layer is the output distribution's (``mean_tanh_gaussian``).
     """
     height, width, channels = image_shape
-    if height % 16 or width % 16:
-        raise ValueError(f"the svhn network doubles 4 times from 1/16 of the image; {tuple(image_shape)} does not")
-    if output_flat_dim != height * width * channels:
-        raise ValueError(
-            f"the svhn network emits one value per pixel ({height * width * channels}), "
-            f"but the output distribution needs {output_flat_dim}"
-        )
+    _check_image("svhn", image_shape, 16, output_flat_dim)
     features = height // 8 * width // 8 * 256
     d_body = keras.Sequential(
         [keras.Input((height * width * channels,)), kit.reshape((height, width, channels))]
