@@ -253,12 +253,8 @@ class RunCheckpoint:
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.lock = RunLock(self.directory)
         self.manager: tf.train.CheckpointManager | None = None
-        self.last_good: str | None = None
+        self.latest: str | None = None
         """The checkpoint this run restored or saved last: the state it can go back to."""
-
-    @property
-    def latest(self) -> str | None:
-        return self.last_good
 
     def resume(self, mode: str = "auto") -> str | None:
         """Restore per ``mode``, then record this run's setup; returns the checkpoint restored (None: a fresh start).
@@ -274,7 +270,7 @@ class RunCheckpoint:
         except BaseException:
             self.lock.release()
             raise
-        return self.last_good
+        return self.latest
 
     def _resume(self, mode: str) -> None:
         existing = found_checkpoints(self.directory)
@@ -296,7 +292,7 @@ class RunCheckpoint:
             print(f"warning: removed {self.directory / name}, left by a save that failed", file=sys.stderr)
         self.manager = _open_manager(self.checkpoint, self.directory, self.name, self.max_to_keep)
         if paths:
-            self.last_good = restore_newest_readable(self.checkpoint, paths)
+            self.latest = restore_newest_readable(self.checkpoint, paths)
         _write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
         _write_json_atomically(self.directory / RUN_FILE, self.run_settings)
 
@@ -316,9 +312,9 @@ class RunCheckpoint:
             reason = "the disk is full" if full else str(e).strip().splitlines()[0][:200]
             raise CheckpointError(
                 f"saving update {step} to {self.directory} failed ({reason}); its partial files were removed and the "
-                f"newest checkpoint, {self.last_good or 'none yet'}, is intact; free space and rerun to resume"
+                f"newest checkpoint, {self.latest or 'none yet'}, is intact; free space and rerun to resume"
             ) from e
-        self.last_good = path
+        self.latest = path
         print(f"Model saved in file: {path}")
         return path
 
