@@ -62,6 +62,7 @@ def build_trainer(
     info_reg_coeff: float = 1.0,
     train_q: bool = False,
     reuse_fake_batch: bool = False,
+    continuous_info_reg_coeff: float | None = None,
     max_epoch: int = 50,
     updates_per_epoch: int = 100,
     jit_compile: bool = False,
@@ -83,6 +84,7 @@ def build_trainer(
         info_reg_coeff=info_reg_coeff,
         train_q=train_q,
         reuse_fake_batch=reuse_fake_batch,
+        continuous_info_reg_coeff=continuous_info_reg_coeff,
     )
     return InfoGANTrainer(train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile)
 
@@ -228,6 +230,7 @@ def build(seed: int, exp_name: str, dataset: ImageDataset, flag_values: flags.Fl
             info_reg_coeff=f.info_reg_coeff,
             train_q=f.train_q,
             reuse_fake_batch=f.reuse_fake_batch,
+            continuous_info_reg_coeff=f.continuous_info_reg_coeff,
             max_epoch=f.max_epoch,
             updates_per_epoch=f.updates_per_epoch,
             jit_compile=f.jit_compile,

@@ -35,6 +35,12 @@ flags.DEFINE_integer("max_epoch", 50, "Epochs to train.", lower_bound=1)
 flags.DEFINE_float(
     "info_reg_coeff", 1.0, "lambda: weight of the mutual-information term in both losses.", lower_bound=0.0
 )
+flags.DEFINE_float(
+    "continuous_info_reg_coeff",
+    None,
+    "lambda of the continuous codes alone; unset: --info_reg_coeff, as in the original (the paper uses a smaller one).",
+    lower_bound=0.0,
+)
 flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of G.")
 flags.DEFINE_float("discriminator_learning_rate", 2e-4, "Adam learning rate of D and Q.")
 flags.DEFINE_float(

@@ -85,6 +85,23 @@ def mutual_info_terms(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: DistIn
     return MutualInfoTerms(total=MutualInfo(mi=mi, cross_ent=cross_ent), groups=groups)
 
 
+def info_penalty(
+    terms: MutualInfoTerms, info_reg_coeff: float, continuous_info_reg_coeff: float | None = None
+) -> tf.Tensor | None:
+    """lambda * L_I as both losses subtract it; None when every lambda is 0.
+
+    The original weighted every code by one lambda; the paper (Sec. 6) uses a smaller one
+    for continuous codes, which ``continuous_info_reg_coeff`` sets for the "cont" group.
+    """
+    if continuous_info_reg_coeff is None or continuous_info_reg_coeff == info_reg_coeff:
+        return info_reg_coeff * terms.total.mi if info_reg_coeff else None
+    weights = {"disc": info_reg_coeff, "cont": continuous_info_reg_coeff}
+    penalty = tf.constant(0.0)
+    for name, term in terms.groups.items():
+        penalty += weights[name] * term.mi
+    return penalty
+
+
 def infogan_loss(
     model: RegularizedGAN,
     z: tf.Tensor,
@@ -92,21 +109,24 @@ def infogan_loss(
     real: Discrimination | None = None,
     info_reg_coeff: float = 1.0,
     train_q: bool = False,
+    continuous_info_reg_coeff: float | None = None,
 ) -> InfoGANLoss:
     """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
 
     L_I is computed whenever D's losses are (it is logged) and whenever it is penalised.
     """
-    q_only = train_q and not info_reg_coeff
-    terms = mutual_info_terms(model, z, fake.reg_dist_info) if info_reg_coeff or real is not None else None
+    penalised = bool(info_reg_coeff or continuous_info_reg_coeff)
+    q_only = train_q and not penalised
+    terms = mutual_info_terms(model, z, fake.reg_dist_info) if penalised or real is not None else None
+    penalty = info_penalty(terms, info_reg_coeff, continuous_info_reg_coeff) if penalised else None
     g_loss = generator_loss(fake.d_logit)
-    if info_reg_coeff:
-        g_loss -= info_reg_coeff * terms.total.mi
+    if penalty is not None:
+        g_loss -= penalty
     d_loss = d_objective = None
     if real is not None:
         d_loss = discriminator_loss(real.d_logit, fake.d_logit)
-        if info_reg_coeff:
-            d_loss -= info_reg_coeff * terms.total.mi
+        if penalty is not None:
+            d_loss -= penalty
         d_objective = d_loss - terms.total.mi if q_only else d_loss
     return InfoGANLoss(
         discriminator_loss=d_loss, discriminator_objective=d_objective, generator_loss=g_loss, mutual_info=terms

@@ -47,6 +47,7 @@ class InfoGANStep:
         info_reg_coeff: float = 1.0,
         train_q: bool = False,
         reuse_fake_batch: bool = False,
+        continuous_info_reg_coeff: float | None = None,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -55,6 +56,7 @@ class InfoGANStep:
         self.rng = rng
         self.info_reg_coeff = info_reg_coeff
         self.train_q = train_q
+        self.continuous_info_reg_coeff = continuous_info_reg_coeff
         self.reuse_fake_batch = reuse_fake_batch
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
@@ -90,15 +92,16 @@ class InfoGANStep:
         return keys + ["MI", "CrossEnt", "max_real_d", "min_real_d", "max_fake_d", "min_fake_d"]
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
-        return losses.infogan_loss(self.model, z, fake, real, self.info_reg_coeff, self.train_q)
+        return losses.infogan_loss(
+            self.model, z, fake, real, self.info_reg_coeff, self.train_q, self.continuous_info_reg_coeff
+        )
 
     def discriminator_step(self, real_x: tf.Tensor, z: tf.Tensor, fake_x: tf.Tensor) -> dict[str, tf.Tensor]:
         model = self.model
         variables = model.discriminator_variables
+        q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
         with tf.GradientTape() as tape:
-            real, fake = model.discriminate_real_and_fake(
-                real_x, fake_x, training=True, detach_q=self.train_q and not self.info_reg_coeff
-            )
+            real, fake = model.discriminate_real_and_fake(real_x, fake_x, training=True, detach_q=q_only)
             loss = self._loss(z, fake, real)
         apply_gradients(self.discriminator_optimizer, tape.gradient(loss.discriminator_objective, variables), variables)
         return self._logs(loss, real, fake)

@@ -76,6 +76,25 @@ def test_the_whole_objective_matches_an_independent_computation(tmp_path):
     assert g_only.discriminator_loss is None and float(g_only.generator_loss) == float(loss.generator_loss)
 
 
+def test_the_papers_smaller_continuous_lambda_weights_only_the_continuous_codes(tmp_path):
+    """lambda_disc * L_I(disc) + lambda_cont * L_I(cont), from the per-group terms checked above; 0 and 0 is the GAN."""
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(1))
+    x, _ = model.generate(z, training=False)
+    fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
+    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=1.0, continuous_info_reg_coeff=0.1)
+    groups = loss.mutual_info.groups
+    penalty = 1.0 * float(groups["disc"].mi) + 0.1 * float(groups["cont"].mi)
+    gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
+    np.testing.assert_allclose(loss.discriminator_loss, gan_d - penalty, rtol=1e-5)
+    np.testing.assert_allclose(loss.generator_loss, float(losses.generator_loss(fake.d_logit)) - penalty, rtol=1e-5)
+    only_cont = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.0, continuous_info_reg_coeff=0.5)
+    np.testing.assert_allclose(only_cont.discriminator_loss, gan_d - 0.5 * float(groups["cont"].mi), rtol=1e-5)
+    same = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, continuous_info_reg_coeff=0.7)
+    original = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7)
+    assert float(same.generator_loss) == float(original.generator_loss)
+
+
 def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
     model = make_run(tmp_path).trainer.model
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
