@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infogan_tf import strategies
 from infogan_tf.datasets import ImageDataset
 from infogan_tf.experiment import build_trainer
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
@@ -25,8 +26,13 @@ def make_trainer(
     seed: int = 0,
     **kwargs,
 ) -> InfoGANTrainer:
-    """The default MNIST trainer (original settings) with no callbacks: it writes nothing."""
-    config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), precision=precision)
+    """The default MNIST trainer (original settings) with no callbacks: it writes nothing.
+
+    ``kwargs`` go to ``build_trainer`` (e.g. ``strategy``); ``layer_kit`` and
+    ``sync_batch_norm`` to the model.
+    """
+    model_options = {k: kwargs.pop(k) for k in ("layer_kit", "sync_batch_norm") if k in kwargs}
+    config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), precision=precision, **model_options)
 
     def batches(start: int):
         if dataset is None:
@@ -100,5 +106,12 @@ def summary(ms: list[float]) -> dict[str, float]:
     return {"median": statistics.median(ms), "min": min(ms), "max": max(ms)}
 
 
-def random_batch(batch_size: int) -> tf.Tensor:
-    return tf.constant(np.random.default_rng(0).random((batch_size, 784), dtype=np.float32))
+def random_batch(batch_size: int, strategy: tf.distribute.Strategy | None = None):
+    """A fixed batch; under a strategy of several replicas, each replica's rows of it (as per-replica values)."""
+    batch = tf.constant(np.random.default_rng(0).random((batch_size, 784), dtype=np.float32))
+    if strategy is None or strategy.num_replicas_in_sync == 1 and not strategies.is_distributed(strategy):
+        return batch
+    local = batch_size // strategy.num_replicas_in_sync
+    return strategy.experimental_distribute_values_from_function(
+        lambda context: batch[context.replica_id_in_sync_group * local : (context.replica_id_in_sync_group + 1) * local]
+    )

@@ -3,6 +3,8 @@
     python benchmarks/train_step.py                          # the full sweep (about 15 minutes)
     python benchmarks/train_step.py --peer --peer_python=/path/to/venv-with-torch/bin/python
     python benchmarks/train_step.py --smoke                  # seconds; what CI runs
+    python benchmarks/train_step.py --strategy=mirrored --cpu_devices=2   # 2 logical CPUs, mirrored
+    python benchmarks/train_step.py --device=gpu --peer ...   # on a GPU, the peer with --device cuda
 
 One update is the trainer's real one (a D/Q step on a real and a fake batch, then a G
 step on fresh latents; one row per precision with --reuse_fake_batch); images/s counts
@@ -28,6 +30,7 @@ import tensorflow as tf
 from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates
 from matplotlib.figure import Figure
 
+from infogan_tf import strategies
 from infogan_tf.datasets import MnistDataset, resolve_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,6 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=sorted(ISA_LIMITS),
         help="avx2: cap oneDNN/MKL (ours) and ATen (the peer) at AVX2, to measure an AVX2-only CPU on this one",
     )
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"], help="cpu hides GPUs; gpu requires one")
+    p.add_argument("--strategy", default="auto", choices=strategies.STRATEGIES, help="tf.distribute strategy")
+    p.add_argument("--cpu_devices", type=int, default=1, help="logical CPU devices (for --strategy=mirrored)")
+    p.add_argument("--sync_batch_norm", action="store_true", help="BatchNorm statistics over the global batch")
     p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
     args = p.parse_args(argv)
     if args.smoke:
@@ -89,16 +96,29 @@ def parse_args(argv=None) -> argparse.Namespace:
 def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fake_batch: bool = False) -> dict:
     """One configuration: ms/update, images/s and FLOP/s; real data when ``dataset`` is given."""
     trainer = make_trainer(
-        batch, precision=precision, jit_compile=mode == "xla", dataset=dataset, reuse_fake_batch=reuse_fake_batch
+        batch,
+        precision=precision,
+        jit_compile=mode == "xla",
+        dataset=dataset,
+        reuse_fake_batch=reuse_fake_batch,
+        strategy=args.strategy_object,
+        sync_batch_norm=args.sync_batch_norm,
     )
     update = trainer.eager_update if mode == "eager" else trainer.update
-    if dataset is not None:
+    distributed = strategies.is_distributed(args.strategy_object)
+    if dataset is not None and distributed:
+        stream = lambda: dataset.train.batches(batch)  # noqa: E731
+        batches = iter(strategies.distribute_batches(args.strategy_object, stream, batch))
+
+        def step() -> None:
+            update(next(batches))
+    elif dataset is not None:
         batches = iter(dataset.train.batches(batch))
 
         def step() -> None:
             update(next(batches))
     else:
-        fixed = random_batch(batch)
+        fixed = random_batch(batch, args.strategy_object)
 
         def step() -> None:
             update(fixed)
@@ -116,6 +136,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         "images_per_s": 1000 * batch / stats["median"],
         "gflops_per_s": flops / stats["median"] / 1e6,
         "gflop_per_update": flops / 1e9,
+        "replicas": args.strategy_object.num_replicas_in_sync,
     }
 
 
@@ -125,6 +146,7 @@ def run_peer(args) -> float:
     env.update(ISA_LIMITS[args.isa])
     cmd = [args.peer_python, args.peer_script, "--steps", str(args.steps), "--reps", str(args.reps)]
     cmd += ["--warmup", str(args.warmup), "--batch", str(args.mode_batch), "--threads", str(args.threads)]
+    cmd += ["--device", "cuda" if args.device_used == "gpu" else "cpu"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(args.peer_script).parent, env=env)
     match = re.search(r"ms/step min/median/max: ([\d.]+) / ([\d.]+) / ([\d.]+)", out.stdout)
     if not match:
@@ -174,14 +196,25 @@ def main(argv=None) -> None:
     if any(os.environ.get(k) != v for k, v in limits.items()):  # the libraries read the cap when they load: restart
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **limits})
     print(isa_line(args.isa))
+    if args.device == "cpu":
+        tf.config.set_visible_devices([], "GPU")
+    elif args.device == "gpu" and not tf.config.list_physical_devices("GPU"):
+        sys.exit("error: --device=gpu, but TensorFlow sees no GPU here")
+    args.device_used = "gpu" if tf.config.list_physical_devices("GPU") and args.device != "cpu" else "cpu"
+    strategies.split_cpu(args.cpu_devices)
+    args.strategy_object = strategies.make_strategy(args.strategy)
+    replicas = args.strategy_object.num_replicas_in_sync
+    print(f"device: {args.device_used}; strategy: {args.strategy} ({replicas} replica{'s' * (replicas > 1)})")
     out_dir = Path(tempfile.mkdtemp(prefix="infogan_bench_smoke_") if args.smoke else args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precisions.split(",")
     if args.isa == "avx2":  # AVX2 has no bfloat16 matmul: oneDNN refuses to build one under the cap
         precisions = [p for p in precisions if p == "float32"]
-    peak = {"float32": matmul_peak_gflops(tf.float32)}
-    peak["mixed_bfloat16"] = matmul_peak_gflops(tf.bfloat16) if "mixed_bfloat16" in precisions else float("nan")
+    dtypes = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16, "mixed_float16": tf.float16}
+    peak = {p: matmul_peak_gflops(d) if p in precisions or p == "float32" else float("nan") for p, d in dtypes.items()}
     print(f"matmul ceiling, same run: fp32 {peak['float32']:.1f} GFLOP/s, bf16 {peak['mixed_bfloat16']:.1f} GFLOP/s")
+    if "mixed_float16" in precisions:
+        print(f"matmul ceiling, same run: fp16 {peak['mixed_float16']:.1f} GFLOP/s")
     results: list[dict] = []
     print(HEADER)
 

@@ -25,7 +25,8 @@ class Checkpointer(Callback):
     """Saves every ``interval`` updates and when the run closes (at its end, early, or on a signal).
 
     Checkpoints are written every ``snapshot_interval`` updates and at the end; the
-    original's 10000 never fired within its 5000 updates (openai/InfoGAN#6).
+    original's 10000 never fired within its 5000 updates (openai/InfoGAN#6). Put it after
+    the callbacks that write an epoch's records.
     """
 
     def __init__(self, run_checkpoint: RunCheckpoint, interval: int):
@@ -37,14 +38,24 @@ class Checkpointer(Callback):
         self.saved_at = step
 
     def on_update_end(self, trainer: InfoGANTrainer, step: int) -> None:
+        if step % self.interval == 0 and step % trainer.updates_per_epoch:
+            self._save(trainer, step)
+
+    def on_epoch_end(self, trainer: InfoGANTrainer, epoch: int, step: int, logs: dict, timing: dict) -> None:
+        """An epoch's last update is saved here, after the epoch's record is written (this callback runs last).
+
+        A process killed between the two resumes from the checkpoint before and writes
+        the record again; saved first, the record would be lost (a gap in metrics.jsonl).
+        """
         if step % self.interval == 0:
-            self._save(step)
+            self._save(trainer, step)
 
     def on_train_end(self, trainer: InfoGANTrainer, step: int) -> None:
         if step != self.saved_at:
-            self._save(step)
+            self._save(trainer, step)
 
-    def _save(self, step: int) -> None:
+    def _save(self, trainer: InfoGANTrainer, step: int) -> None:
+        trainer.check_finite()  # the trainer may not have read its flag since the last update
         self.run_checkpoint.save(step)
         self.saved_at = step
 

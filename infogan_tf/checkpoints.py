@@ -232,6 +232,12 @@ class RunCheckpoint:
 
     ``trackables`` are the objects a checkpoint holds (the trainer's, the step's and the
     model's); ``weights`` are checked to be finite before every save.
+
+    With several workers only the chief owns the directory (its lock, its files). Every
+    other worker (``chief=False``) restores from the chief's directory and, since saving
+    is a collective step in which every worker takes part, writes its own copy to a
+    scratch directory beside it (``.<worker>-scratch``) that it deletes at once, as
+    TensorFlow's multi-worker guide does.
     """
 
     def __init__(
@@ -243,8 +249,12 @@ class RunCheckpoint:
         run_settings: Mapping[str, Any],
         weights: Sequence[tf.Variable] = (),
         max_to_keep: int = 5,
+        chief: bool = True,
+        worker: str = "chief",
     ):
         self.directory = Path(directory)
+        self.chief = chief
+        self.save_directory = self.directory if chief else self.directory / f".{worker}-scratch"
         self.name = name
         self.config = config
         self.run_settings = dict(run_settings)
@@ -264,6 +274,9 @@ class RunCheckpoint:
         other value is a checkpoint (directory or path) to start from. Nothing is restored
         or written before the checkpoint's setup is found compatible.
         """
+        if not self.chief:
+            self._resume(mode)
+            return self.latest
         self.lock.acquire()
         try:
             self._resume(mode)
@@ -288,6 +301,14 @@ class RunCheckpoint:
                 raise CheckpointError(f"--resume={mode} holds no checkpoint; name a run's checkpoint directory or path")
         if paths:
             check_compatible(source_dir, self.config, self.run_settings)
+        if not self.chief:
+            shutil.rmtree(self.save_directory, ignore_errors=True)
+            self.manager = tf.train.CheckpointManager(
+                self.checkpoint, str(self.save_directory), max_to_keep=1, checkpoint_name=self.name
+            )
+            if paths:
+                self.latest = restore_newest_readable(self.checkpoint, paths)
+            return
         for name in remove_failed_saves(self.directory):
             print(f"warning: removed {self.directory / name}, left by a save that failed", file=sys.stderr)
         self.manager = _open_manager(self.checkpoint, self.directory, self.name, self.max_to_keep)
@@ -304,6 +325,12 @@ class RunCheckpoint:
                     f"update {step}: weight {variable.path} is not finite; stopped without saving it; "
                     "try lower learning rates or --info_reg_coeff"
                 )
+        if not self.chief:
+            self.save_directory.mkdir(parents=True, exist_ok=True)
+            self.manager.save(checkpoint_number=step)
+            shutil.rmtree(self.save_directory, ignore_errors=True)
+            self.latest = str(self.directory / f"{self.name}-{step}")
+            return self.latest
         try:
             path = self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as e:
@@ -319,8 +346,10 @@ class RunCheckpoint:
         return path
 
     def close(self) -> None:
-        """Release the run's lock (the process's end does too)."""
+        """Release the run's lock (the process's end does too); a non-chief worker removes its scratch directory."""
         self.lock.release()
+        if not self.chief:
+            shutil.rmtree(self.save_directory, ignore_errors=True)
 
 
 @dataclasses.dataclass
@@ -351,7 +380,7 @@ def load(location: str | os.PathLike, layer_kit: str = "auto") -> LoadedModel:
     ``layer_kit`` chooses the kernels on this machine; the weights fit either kit.
     """
     checkpoint_dir, paths = checkpoint_paths(location)
-    config = dataclasses.replace(read_model_config(checkpoint_dir), layer_kit=layer_kit)
+    config = dataclasses.replace(read_model_config(checkpoint_dir), layer_kit=layer_kit, sync_batch_norm=False)
     model = config.build()
     step = tf.Variable(0, dtype=tf.int64)
     path = restore_newest_readable(tf.train.Checkpoint(step=step, **model.keras_models), paths, partial=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -165,18 +165,13 @@ class Dataset:
         Batch k of the stream depends only on (seed, k): epoch e is a stateless shuffle
         seeded by (seed, e), so a resumed run continues at batch ``start`` exactly.
         """
-        n = self.num_examples
-        if batch_size > n:
-            raise ValueError(f"batch_size {batch_size} exceeds the {n} examples of this split")
-        per_epoch = n // batch_size
+        _, per_epoch = self._epoch_size(batch_size)
         first_epoch, offset = divmod(start, per_epoch)
         images = tf.constant(self._images)
         scale, low = self._scale, self._low
 
         def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
-            order = tf.random.experimental.stateless_shuffle(
-                tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
-            )
+            order = self._epoch_order(seed, epoch)
             return tf.data.Dataset.from_tensor_slices(
                 tf.reshape(order[: per_epoch * batch_size], [per_epoch, batch_size])
             )
@@ -187,6 +182,36 @@ class Dataset:
             lambda ids: tf.cast(tf.gather(images, ids), tf.float32) * scale + low, num_parallel_calls=tf.data.AUTOTUNE
         )
         return ds.prefetch(tf.data.AUTOTUNE)
+
+    def device_batches(self, batch_size: int, seed: int = 0, start: int = 0) -> Iterator[tf.Tensor]:
+        """The stream of ``batches`` (same batches, same order), gathered where TensorFlow computes.
+
+        The split is copied once to the default device (a GPU where there is one; MNIST is
+        47 MB as uint8) and each batch is gathered and scaled there, so an update waits for
+        no host work and no host-to-device copy.
+        """
+        _, per_epoch = self._epoch_size(batch_size)
+        epoch, offset = divmod(start, per_epoch)
+        images = tf.identity(tf.constant(self._images))
+        scale, low = self._scale, self._low
+        gather = tf.function(lambda ids: tf.cast(tf.gather(images, ids), tf.float32) * scale + low)
+        order_of = tf.function(lambda epoch: self._epoch_order(seed, epoch))
+        while True:
+            order = order_of(tf.constant(epoch, tf.int64))
+            for k in range(offset, per_epoch):
+                yield gather(order[k * batch_size : (k + 1) * batch_size])
+            epoch, offset = epoch + 1, 0
+
+    def _epoch_size(self, batch_size: int) -> tuple[int, int]:
+        n = self.num_examples
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} exceeds the {n} examples of this split")
+        return n, n // batch_size
+
+    def _epoch_order(self, seed: int, epoch: tf.Tensor) -> tf.Tensor:
+        """Epoch ``epoch``'s order of the examples: a stateless shuffle seeded by (seed, epoch)."""
+        seeds = tf.stack([tf.constant(seed, tf.int64), epoch])
+        return tf.random.experimental.stateless_shuffle(tf.range(self.num_examples), seed=seeds)
 
 
 Arrays = tuple[np.ndarray, np.ndarray | None] | tuple[np.ndarray, np.ndarray | None, np.ndarray | None]

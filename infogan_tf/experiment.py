@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import errno
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,8 +24,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 from absl import app, flags
+from absl import logging as absl_logging
 
-from infogan_tf import export, sampling
+from infogan_tf import export, sampling, strategies
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
@@ -41,11 +43,15 @@ from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig
-from infogan_tf.optimizers import original_adam, scaled_learning_rate
+from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
 from infogan_tf.step import InfoGANStep
 from infogan_tf.trainer import Callback, InfoGANTrainer, TrainingInterrupted
 
 FLAGS = _flags.FLAGS
+
+
+GPU_CHECK_INTERVAL = 100
+"""Updates between the host's reads of the non-finite flag on a GPU, which then never waits for the host."""
 
 
 class SetupError(RuntimeError):
@@ -66,27 +72,35 @@ def build_trainer(
     max_epoch: int = 50,
     updates_per_epoch: int = 100,
     jit_compile: bool = False,
+    strategy: tf.distribute.Strategy | None = None,
+    check_interval: int = 1,
 ) -> InfoGANTrainer:
     """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
 
     Defaults are the original MNIST launcher's. Weights come from Keras's seed, latent
     samples from their own ``tf.random.Generator`` (checkpointed), the data stream from
-    ``batches(start)``.
+    ``batches(start)`` (global batches; per-replica values under a strategy). Everything
+    with state is created in ``strategy``'s scope (default: TensorFlow's current one).
     """
+    strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(seed)
-    model = config.build()
-    train_step = InfoGANStep(
-        model,
-        batch_size,
-        discriminator_optimizer=original_adam(discriminator_learning_rate),
-        generator_optimizer=original_adam(generator_learning_rate),
-        rng=tf.random.Generator.from_seed(seed),
-        info_reg_coeff=info_reg_coeff,
-        train_q=train_q,
-        reuse_fake_batch=reuse_fake_batch,
-        continuous_info_reg_coeff=continuous_info_reg_coeff,
-    )
-    return InfoGANTrainer(train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile)
+    with strategy.scope():
+        model = config.build()
+        train_step = InfoGANStep(
+            model,
+            batch_size,
+            discriminator_optimizer=for_precision(original_adam(discriminator_learning_rate), config.precision),
+            generator_optimizer=for_precision(original_adam(generator_learning_rate), config.precision),
+            rng=tf.random.Generator.from_seed(seed),
+            info_reg_coeff=info_reg_coeff,
+            train_q=train_q,
+            reuse_fake_batch=reuse_fake_batch,
+            continuous_info_reg_coeff=continuous_info_reg_coeff,
+            strategy=strategy,
+        )
+        return InfoGANTrainer(
+            train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile, check_interval=check_interval
+        )
 
 
 @dataclasses.dataclass
@@ -100,6 +114,8 @@ class Run:
     to_unit_range: Callable
     seed: int
     snapshot_interval: int
+    chief: bool = True
+    """With several workers, only the chief writes logs, grids and metrics (every worker saves checkpoints)."""
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -116,14 +132,15 @@ class Run:
 
     def train(self, extra_callbacks: Sequence[Callback] = ()) -> dict[str, float]:
         """Train with the run's callbacks, after ``extra_callbacks``; call ``start`` first. Releases the run's lock."""
-        writer = tf.summary.create_file_writer(str(self.log_dir))
-        self.trainer.callbacks = [
-            *extra_callbacks,
-            Checkpointer(self.checkpoint, self.snapshot_interval),
-            ImageGrids(self.log_dir, writer, self.to_unit_range, seed=self.seed),
-            MetricsLog(self.log_dir, writer),
-            ProgressBar(self.trainer.updates_per_epoch),
-        ]
+        callbacks = list(extra_callbacks)
+        if self.chief:
+            writer = tf.summary.create_file_writer(str(self.log_dir))
+            callbacks += [
+                ImageGrids(self.log_dir, writer, self.to_unit_range, seed=self.seed),
+                MetricsLog(self.log_dir, writer),
+                ProgressBar(self.trainer.updates_per_epoch),
+            ]
+        self.trainer.callbacks = [*callbacks, Checkpointer(self.checkpoint, self.snapshot_interval)]
         try:
             return self.trainer.train()
         finally:
@@ -143,6 +160,7 @@ def make_run(
 ) -> Run:
     model = trainer.model
     run_settings = {"batch_size": batch_size, "updates_per_epoch": trainer.updates_per_epoch, "seed": seed}
+    chief = strategies.is_chief(trainer.strategy)
     checkpoint = RunCheckpoint(
         checkpoint_dir,
         name,
@@ -151,8 +169,10 @@ def make_run(
         run_settings,
         weights=[w for m in model.keras_models.values() for w in m.weights],
         max_to_keep=max_to_keep,
+        chief=chief,
+        worker=strategies.worker_name(trainer.strategy),
     )
-    return Run(name, trainer, checkpoint, Path(log_dir), dataset.to_unit_range, seed, snapshot_interval)
+    return Run(name, trainer, checkpoint, Path(log_dir), dataset.to_unit_range, seed, snapshot_interval, chief)
 
 
 def ensure_writable_dir(path: str | Path, what: str, create: bool = True) -> None:
@@ -209,18 +229,51 @@ def model_config(dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS) -
         leak=f.leak,
         precision=f.precision,
         layer_kit=f.layer_kit,
+        sync_batch_norm=f.sync_batch_norm,
     )
 
 
-def build(seed: int, exp_name: str, dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS) -> Run:
-    """The run (trainer, model, checkpoints) that the flags describe, for one seed."""
+def make_strategy(flag_values: flags.FlagValues = FLAGS) -> tf.distribute.Strategy:
+    """The strategy the flags name; call before any other TensorFlow work (it may split the CPU)."""
+    try:
+        strategies.split_cpu(flag_values.cpu_devices)
+        return strategies.make_strategy(flag_values.strategy)
+    except strategies.StrategyError as e:
+        raise SetupError(str(e)) from e
+
+
+def build(
+    seed: int,
+    exp_name: str,
+    dataset: ImageDataset,
+    flag_values: flags.FlagValues = FLAGS,
+    strategy: tf.distribute.Strategy | None = None,
+) -> Run:
+    """The run (trainer, model, checkpoints) that the flags describe, for one seed, under ``strategy``."""
     f = flag_values
+    strategy = strategy or tf.distribute.get_strategy()
     if f.deterministic:
         tf.config.experimental.enable_op_determinism()
+    try:
+        strategies.replica_batch_size(strategy, f.batch_size)
+    except strategies.StrategyError as e:
+        raise SetupError(str(e)) from e
+    distributed = strategies.is_distributed(strategy)
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    on_device = f.input_pipeline == "device" or (f.input_pipeline == "auto" and gpu and not distributed)
+    if on_device and distributed:
+        raise SetupError("--input_pipeline=device feeds one device; with a --strategy of several, use tf_data")
+
+    def batches(start: int):
+        if on_device:
+            return dataset.train.device_batches(f.batch_size, seed=seed, start=start)
+        stream = lambda: dataset.train.batches(f.batch_size, seed=seed, start=start)  # noqa: E731
+        return strategies.distribute_batches(strategy, stream, f.batch_size) if distributed else stream()
+
     try:  # a latent spec or network type that does not fit the dataset fails here, in one line
         trainer = build_trainer(
             model_config(dataset, f),
-            lambda start: dataset.train.batches(f.batch_size, seed=seed, start=start),
+            batches,
             f.batch_size,
             seed=seed,
             discriminator_learning_rate=scaled_learning_rate(
@@ -234,6 +287,8 @@ def build(seed: int, exp_name: str, dataset: ImageDataset, flag_values: flags.Fl
             max_epoch=f.max_epoch,
             updates_per_epoch=f.updates_per_epoch,
             jit_compile=f.jit_compile,
+            strategy=strategy,
+            check_interval=f.check_interval or (GPU_CHECK_INTERVAL if gpu else 1),
         )
     except ValueError as e:
         raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e
@@ -295,20 +350,24 @@ def _train_main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
     run = None
     try:
+        strategy = make_strategy()
         dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
         (base, runs), results = run_names(), {}
         sample_classifier = check_run_setup(dataset, runs)
         for seed, exp_name in runs:
-            run = build(seed, exp_name, dataset)
+            run = build(seed, exp_name, dataset, strategy=strategy)
             run.start(FLAGS.resume)
-            run.log_dir.mkdir(parents=True, exist_ok=True)
-            (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
-            print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}")
+            if run.chief:
+                run.log_dir.mkdir(parents=True, exist_ok=True)
+                (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
+            replicas = strategy.num_replicas_in_sync
+            where = f" ({replicas} replicas, {strategies.worker_name(strategy)})" if replicas > 1 else ""
+            print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}{where}")
             d_rate, g_rate = run.trainer.train_step.learning_rates
             reuse = "; the G step reuses the D step's batch" if FLAGS.reuse_fake_batch else ""
             print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
             run.train()
-            if FLAGS.evaluate:
+            if FLAGS.evaluate and run.chief:
                 sample_classifier = sample_classifier or load_classifier(dataset)
                 results[seed] = evaluate_run(exp_name, seed, dataset, sample_classifier)
         summarize(base, results)
@@ -395,6 +454,7 @@ def _export_main(argv: list[str]) -> None:
 
 def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _train_main) -> None:
     """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
+    tf.get_logger().setLevel(logging.WARNING)  # tf.distribute logs every collective it plans at INFO
     for name, value in settings.items():
         FLAGS.set_default(name, value)
     for flag in FLAGS.flags_by_module_dict().get(_flags.__name__, []):
@@ -404,7 +464,13 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
         is_resume_source,
         message="--resume must be auto, latest, never, or an existing checkpoint directory/path",
     )
-    app.run(main)
+
+    def quiet_main(argv: list[str]) -> None:
+        if not FLAGS["verbosity"].present:  # TF's own INFO lines (e.g. per checkpoint save) only when asked for
+            absl_logging.set_verbosity(absl_logging.WARNING)
+        main(argv)
+
+    app.run(quiet_main)
 
 
 def launch_evaluation(settings: Mapping[str, Any]) -> None:

@@ -5,7 +5,8 @@ separate element-wise ops (and their gradients as a dozen more); ``FusedBatchNor
 each direction in one op. Same weights, names and checkpoint layout as
 ``keras.layers.BatchNormalization``; the moving variance is fed the biased batch variance,
 as in Keras and in the original (prettytensor's ``tf.nn.moments``), not the kernel's
-Bessel-corrected one.
+Bessel-corrected one. Synchronised over replicas (``synchronized=True``), it trains through
+Keras's own path, whose statistics are all-reduced.
 
 ``LeakyReLU``: its gradient reads the layer's output instead of its input (exact for a
 slope >= 0, where both have the same sign). With the input's, TF 2.21's Grappler remapper
@@ -53,6 +54,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         if mask is not None:
             raise ValueError("FusedBatchNormalization does not take a mask")
+        if self.synchronized and training:
+            return super().call(inputs, training=training)  # Keras's statistics, all-reduced over replicas
         features = inputs.shape[-1]
         images = tf.reshape(inputs, [-1, 1, 1, features]) if inputs.shape.rank == 2 else inputs
         train = bool(training) and self.trainable

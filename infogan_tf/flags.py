@@ -14,6 +14,7 @@ from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
+from infogan_tf.strategies import STRATEGIES
 
 FLAGS = flags.FLAGS
 
@@ -101,9 +102,42 @@ flags.DEFINE_string(
 )
 flags.DEFINE_boolean("deterministic", False, "Turn on TF op determinism, so a rerun or a resumed run repeats exactly.")
 flags.DEFINE_enum(
-    "precision", "float32", PRECISIONS, "Layer compute dtype; variables, BN statistics and losses stay float32."
+    "precision",
+    "float32",
+    PRECISIONS,
+    "Layer compute dtype; variables, BN statistics and losses stay float32. mixed_float16 adds Keras's dynamic "
+    "loss scaling.",
 )
 flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_enum(
+    "strategy",
+    "auto",
+    STRATEGIES,
+    "tf.distribute strategy: auto (all local GPUs mirrored when there are several, else one device), one_device, "
+    "mirrored (local GPUs, or the logical CPUs of --cpu_devices), multi_worker (TF_CONFIG), tpu.",
+)
+flags.DEFINE_integer(
+    "cpu_devices", 1, "Split the host CPU into this many logical devices (to try --strategy=mirrored without GPUs).", 1
+)
+flags.DEFINE_enum(
+    "input_pipeline",
+    "auto",
+    ["auto", "tf_data", "device"],
+    "How batches reach the step: tf_data (host pipeline), device (the training set copied to the device once, "
+    "batches gathered there), auto (device on one GPU, else tf_data). Same batches either way.",
+)
+flags.DEFINE_integer(
+    "check_interval",
+    None,
+    "Updates between the host's checks for a non-finite loss (also at every epoch end and save; the first bad "
+    "update is named either way); unset: 1, or 100 where a GPU is visible.",
+    lower_bound=1,
+)
+flags.DEFINE_boolean(
+    "sync_batch_norm",
+    False,
+    "BatchNorm statistics over the global batch (all-reduced), not each replica's rows; one device: no change.",
+)
 flags.DEFINE_boolean(
     "reuse_fake_batch",
     False,

@@ -47,8 +47,9 @@ class ModelConfig:
     """Everything that shapes a RegularizedGAN; ``build()`` makes one, ``model.json`` stores one.
 
     ``architecture`` fields fix the variables and the function, so a resume must keep
-    them; ``precision`` and ``layer_kit`` only choose how it is computed (same variables),
-    so a run may resume with others, e.g. on a GPU.
+    them; ``precision``, ``layer_kit`` and ``sync_batch_norm`` (BatchNorm statistics over
+    the global batch, not each replica's) only choose how it is computed (same
+    variables), so a run may resume with others, e.g. on GPUs.
     """
 
     latent_spec: str
@@ -58,6 +59,7 @@ class ModelConfig:
     leak: float = ORIGINAL_LEAK
     precision: str = "float32"
     layer_kit: str = "auto"
+    sync_batch_norm: bool = False
 
     ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak")
 
@@ -171,7 +173,7 @@ class RegularizedGAN:
 
         self.networks = build_networks(
             config.network_type,
-            LayerKit(resolve_layer_kit(config.layer_kit), config.precision),
+            LayerKit(resolve_layer_kit(config.layer_kit), config.precision, config.sync_batch_norm),
             image_shape=self.image_shape,
             latent_dim=self.latent_dist.dim,
             q_flat_dim=self.reg_latent_dist.dist_flat_dim,

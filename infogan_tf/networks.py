@@ -30,7 +30,7 @@ from infogan_tf import fast_layers
 
 ORIGINAL_LEAK = 0.01
 PAPER_LEAK = 0.1
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LAYER_KITS = ("auto", "fast", "keras")
 
 
@@ -50,10 +50,21 @@ class Networks:
 
 
 class _PerBatchStatistics:
-    """A BatchNorm that, inside ``apply_per_batch``, normalises each batch of a concatenation on its own."""
+    """A BatchNorm that, inside ``apply_per_batch``, normalises each batch of a concatenation on its own.
+
+    Under a strategy with several replicas, each replica updates the moving averages from
+    its own batch; they are created to be averaged over the replicas (not left to drift
+    apart per device). With ``synchronized=True`` the batch statistics themselves are the
+    global batch's (Keras's all-reduce), and every replica's update is the same.
+    """
 
     _batches = None
     """(sizes, count) while inside ``apply_per_batch``."""
+
+    def add_weight(self, *args, **kwargs):
+        if kwargs.get("name") in ("moving_mean", "moving_variance"):
+            kwargs["aggregation"] = "mean"
+        return super().add_weight(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None):
         if self._batches is None:
@@ -99,6 +110,7 @@ class LayerKit:
 
     name: str = "fast"
     precision: str = "float32"
+    sync_batch_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in _KIT_LAYERS:
@@ -128,6 +140,7 @@ class LayerKit:
             momentum=0.9,
             epsilon=1e-5,
             gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),
+            synchronized=self.sync_batch_norm,
             dtype=self.precision,
         )
 

@@ -59,3 +59,10 @@ def scaled_learning_rate(rate: float, batch_size: int, rule: str) -> float:
     if rule not in BATCH_SCALING_RULES:
         raise ValueError(f"unknown learning-rate scaling {rule!r}; choose one of {sorted(BATCH_SCALING_RULES)}")
     return rate * (batch_size / REFERENCE_BATCH_SIZE) ** BATCH_SCALING_RULES[rule]
+
+
+def for_precision(optimizer: keras.optimizers.Optimizer, precision: str) -> keras.optimizers.Optimizer:
+    """``optimizer``, wrapped in Keras's dynamic loss scaling where the precision needs it (float16's range)."""
+    if precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -6,6 +6,13 @@ sample (loss minus lambda * L_I), each with its own optimiser; the G step reuses
 step's sample and images only when asked (``reuse_fake_batch``). The step owns no loop
 and builds no optimiser, so the experiment can create both inside a ``tf.distribute``
 scope; ``tf.function``/XLA wrap it from outside.
+
+Under a strategy with several replicas, the latents of the global batch are drawn once
+(cross-replica, so they do not depend on the replica count) and each replica takes its
+rows, as it takes its rows of the real batch; each replica's losses are means over its
+rows, divided by the replica count before the optimisers sum the replicas' gradients, so
+the update is the global batch's. Logged scalars are averaged over replicas (max_/min_
+ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
-from infogan_tf import losses
+from infogan_tf import losses, strategies
 from infogan_tf.models import Discrimination, RegularizedGAN
 
 
@@ -48,6 +55,7 @@ class InfoGANStep:
         train_q: bool = False,
         reuse_fake_batch: bool = False,
         continuous_info_reg_coeff: float | None = None,
+        strategy: tf.distribute.Strategy | None = None,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -57,6 +65,11 @@ class InfoGANStep:
         self.info_reg_coeff = info_reg_coeff
         self.train_q = train_q
         self.continuous_info_reg_coeff = continuous_info_reg_coeff
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        self.distributed = strategies.is_distributed(self.strategy)
+        if batch_size % self.replicas:
+            raise ValueError(f"batch_size {batch_size} does not split evenly over {self.replicas} replicas")
         self.reuse_fake_batch = reuse_fake_batch
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
@@ -96,6 +109,14 @@ class InfoGANStep:
             self.model, z, fake, real, self.info_reg_coeff, self.train_q, self.continuous_info_reg_coeff
         )
 
+    def _objective(self, loss: tf.Tensor, optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
+        """What a replica differentiates: its loss as a share of the global batch's, loss-scaled where asked."""
+        if self.replicas > 1:
+            loss = loss / self.replicas
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            loss = optimizer.scale_loss(loss)
+        return loss
+
     def discriminator_step(self, real_x: tf.Tensor, z: tf.Tensor, fake_x: tf.Tensor) -> dict[str, tf.Tensor]:
         model = self.model
         variables = model.discriminator_variables
@@ -103,7 +124,8 @@ class InfoGANStep:
         with tf.GradientTape() as tape:
             real, fake = model.discriminate_real_and_fake(real_x, fake_x, training=True, detach_q=q_only)
             loss = self._loss(z, fake, real)
-        apply_gradients(self.discriminator_optimizer, tape.gradient(loss.discriminator_objective, variables), variables)
+            objective = self._objective(loss.discriminator_objective, self.discriminator_optimizer)
+        apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
         return self._logs(loss, real, fake)
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
@@ -125,13 +147,13 @@ class InfoGANStep:
         """G's loss on images ``fake_x`` of latents ``z``, through D and Q in training mode."""
         return self._loss(z, self.model.discriminate(fake_x, training=True)).generator_loss
 
-    def generator_step(self) -> tf.Tensor:
-        z = self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+    def generator_step(self, z: tf.Tensor) -> tf.Tensor:
         variables = self.model.generator_variables
         with tf.GradientTape() as tape:
             fake_x, _ = self.model.generate(z, training=True)
             g_loss = self.generator_loss(z, fake_x)
-        apply_gradients(self.generator_optimizer, tape.gradient(g_loss, variables), variables)
+            objective = self._objective(g_loss, self.generator_optimizer)
+        apply_gradients(self.generator_optimizer, tape.gradient(objective, variables), variables)
         return g_loss
 
     def generator_step_on(self, z: tf.Tensor, fake_x: tf.Tensor, generator_tape: tf.GradientTape) -> tf.Tensor:
@@ -139,15 +161,45 @@ class InfoGANStep:
         with tf.GradientTape() as tape:
             tape.watch(fake_x)
             g_loss = self.generator_loss(z, fake_x)
+            objective = self._objective(g_loss, self.generator_optimizer)
         variables = self.model.generator_variables
-        image_gradient = tape.gradient(g_loss, fake_x)
+        image_gradient = tape.gradient(objective, fake_x)
         apply_gradients(self.generator_optimizer, generator_tape.gradient(fake_x, variables, image_gradient), variables)
         return g_loss
 
-    def __call__(self, real_x: tf.Tensor) -> tf.Tensor:
-        z = self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+    def __call__(self, real_x: tf.Tensor | tf.types.experimental.distributed.PerReplica) -> tf.Tensor:
+        """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas."""
+        sample = self.model.latent_dist.sample_prior
+        z = sample(self.batch_size, self.rng)
+        generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)
+        if not self.distributed:
+            return self.replica_update(real_x, z, generator_z)
+        checks = self.strategy.run(self.replica_update, args=(real_x, z, generator_z))
+        return self.strategy.experimental_local_results(checks)[0]
+
+    def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:
+        """The update on one replica's rows of the real batch and of the latents."""
+        z, generator_z = self._own_rows(z), self._own_rows(generator_z)
         with tf.GradientTape() if self.reuse_fake_batch else contextlib.nullcontext() as generator_tape:
             fake_x, _ = self.model.generate(z, training=True)
         logs = self.discriminator_step(real_x, z, fake_x)
-        g_loss = self.generator_step_on(z, fake_x, generator_tape) if self.reuse_fake_batch else self.generator_step()
-        return tf.stack([*(tf.cast(logs[k], tf.float32) for k in self.log_keys), g_loss])
+        if self.reuse_fake_batch:
+            g_loss = self.generator_step_on(z, fake_x, generator_tape)
+        else:
+            g_loss = self.generator_step(generator_z)
+        checks = tf.stack([*(tf.cast(logs[k], tf.float32) for k in self.log_keys), g_loss])
+        return self._reduce(checks) if self.replicas > 1 else checks
+
+    def _own_rows(self, values: tf.Tensor | None) -> tf.Tensor | None:
+        if values is None or self.replicas == 1:
+            return values
+        local = self.batch_size // self.replicas
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return values[replica * local : (replica + 1) * local]
+
+    def _reduce(self, checks: tf.Tensor) -> tf.Tensor:
+        """In each replica: the checks of all replicas, gathered, then averaged (max_/min_ keys: max/min)."""
+        gathered = tf.distribute.get_replica_context().all_gather(checks[None], axis=0)
+        kind = tf.constant([1 if k.startswith("max_") else 2 if k.startswith("min_") else 0 for k in self.check_keys])
+        mean, high, low = (f(gathered, axis=0) for f in (tf.reduce_mean, tf.reduce_max, tf.reduce_min))
+        return tf.where(kind == 1, high, tf.where(kind == 2, low, mean))

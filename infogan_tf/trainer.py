@@ -5,8 +5,13 @@ update; metrics, TensorBoard, image grids, checkpoints and progress are callback
 (``callbacks.py``); the resume decision lives in ``checkpoints``. What the loop itself
 guarantees: the logged scalars are summed on the device and read once per epoch; the
 first update whose losses or logged scalars are not finite stops the run before any
-callback sees it (so it is never saved); SIGINT/SIGTERM finish the current update, let
+callback saves it (so it is never saved; the host reads the flag every ``check_interval``
+updates, at epoch ends and before every save, and names the first bad update however
+late it reads it, so a GPU need not wait for the host after each update); SIGINT/SIGTERM finish the current update, let
 the callbacks close the run (the checkpointer saves it) and raise ``TrainingInterrupted``.
+With several workers (``MultiWorkerMirroredStrategy``), every update also all-reduces
+whether any worker was signalled, so all of them stop after the same update and save
+the same state.
 """
 
 from __future__ import annotations
@@ -19,16 +24,18 @@ from typing import Any
 
 import tensorflow as tf
 
+from infogan_tf import strategies
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.step import InfoGANStep
 
 
 class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM arrived; the callbacks closed the run (the checkpointer saved it) first."""
+    """SIGINT or SIGTERM arrived (here, or at another worker); the callbacks closed the run (it was saved) first."""
 
-    def __init__(self, signum: int, step: int):
+    def __init__(self, signum: int, step: int, elsewhere: bool = False):
         self.signum, self.step = signum, step
-        super().__init__(f"stopped by {signal.Signals(signum).name} at update {step}")
+        where = "at another worker" if elsewhere else ""
+        super().__init__(f"stopped by {signal.Signals(signum).name}{' ' + where if where else ''} at update {step}")
 
 
 class StopTraining(Exception):
@@ -80,8 +87,9 @@ class InfoGANTrainer:
     """Runs ``train_step`` for ``max_epoch`` epochs of ``updates_per_epoch`` updates on ``batches(start)``.
 
     ``batches(start)`` yields the data stream from batch number ``start`` on, so a resumed
-    run continues it exactly. The update counter and the epoch's running log sums are the
-    trainer's own state (``trackables``, for checkpoints); ``step`` counts updates.
+    run continues it exactly (under a strategy: per-replica values). The update counter
+    and the epoch's running log sums are the trainer's own state (``trackables``, for
+    checkpoints); ``step`` counts updates. Build it inside the step's strategy scope.
     """
 
     def __init__(
@@ -92,6 +100,7 @@ class InfoGANTrainer:
         updates_per_epoch: int = 100,
         callbacks: Sequence[Callback] = (),
         jit_compile: bool = False,
+        check_interval: int = 1,
     ):
         self.train_step = train_step
         self.model = train_step.model
@@ -102,8 +111,14 @@ class InfoGANTrainer:
         self.log_keys = train_step.log_keys
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self._log_sums = tf.Variable(tf.zeros(len(self.log_keys)), trainable=False, name="log_sums")
-        self._first_nonfinite = tf.Variable(-1, dtype=tf.int32, trainable=False, name="first_nonfinite")
+        self.check_interval = check_interval
+        self._first_nonfinite = tf.Variable([-1, -1], dtype=tf.int64, trainable=False, name="first_nonfinite")
+        """(update, index of the first non-finite check) of the first bad update; -1 while there is none."""
+        self._nonfinite_checks = tf.Variable(tf.zeros(len(train_step.check_keys)), trainable=False)
         self._last_checks = tf.Variable(tf.zeros(len(train_step.check_keys)), trainable=False, name="last_checks")
+        self.strategy = train_step.strategy
+        self.multi_worker = strategies.is_multi_worker(self.strategy)
+        self._stop_agreed = tf.Variable(0, dtype=tf.int32, trainable=False, name="stop_agreed")
         self.update = tf.function(self.eager_update, jit_compile=jit_compile)
         self.last_logs: dict[str, float] = {}
 
@@ -112,14 +127,23 @@ class InfoGANTrainer:
         """Everything a checkpoint must hold to continue this run exactly."""
         return {"step": self.step, "log_sums": self._log_sums, **self.train_step.trackables}
 
-    def eager_update(self, real_x: tf.Tensor) -> None:
-        """One update and its bookkeeping, uncompiled (``update`` is this under ``tf.function``)."""
+    def eager_update(self, real_x: tf.Tensor, stop_requested: tf.Tensor | None = None) -> None:
+        """One update and its bookkeeping, uncompiled (``update`` is this under ``tf.function``).
+
+        ``stop_requested`` (several workers only): 1.0 where this worker was signalled (a
+        float: collectives place int32 on the host); whether any replica's is lands in
+        ``_stop_agreed``.
+        """
+        if stop_requested is not None:
+            agreed = self.strategy.run(_any_replica, args=(stop_requested,))
+            self._stop_agreed.assign(tf.cast(self.strategy.experimental_local_results(agreed)[0] > 0, tf.int32))
         checks = self.train_step(real_x)
         self._log_sums.assign_add(checks[: len(self.log_keys)])
         bad = tf.logical_not(tf.math.is_finite(checks))
-        self._first_nonfinite.assign(
-            tf.where(tf.reduce_any(bad), tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int32), -1)
-        )
+        first = tf.logical_and(self._first_nonfinite[0] < 0, tf.reduce_any(bad))
+        where = tf.stack([self.step + 1, tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int64)])
+        self._first_nonfinite.assign(tf.where(first, where, self._first_nonfinite))
+        self._nonfinite_checks.assign(tf.where(first, checks, self._nonfinite_checks))
         self._last_checks.assign(checks)
         self.step.assign_add(1)
 
@@ -138,6 +162,8 @@ class InfoGANTrainer:
                 callback.on_train_end(self, step)
         if stop.signum is not None:
             raise TrainingInterrupted(stop.signum, step)
+        if int(self._stop_agreed.numpy()):
+            raise TrainingInterrupted(signal.SIGTERM, step, elsewhere=True)
         return self.last_logs
 
     def _run_epochs(self, start_step: int, batches, stop: _StopOnSignal) -> int:
@@ -150,12 +176,16 @@ class InfoGANTrainer:
                 self._log_sums.assign(tf.zeros_like(self._log_sums))
             started = time.perf_counter()
             for i in range(first, self.updates_per_epoch):
-                self.update(next(batches))
+                if self.multi_worker:
+                    self.update(next(batches), tf.constant(float(stop.signum is not None)))
+                else:
+                    self.update(next(batches))
                 counter = epoch * self.updates_per_epoch + i + 1
-                self._raise_if_nonfinite(counter)
+                if counter % self.check_interval == 0 or i == self.updates_per_epoch - 1:
+                    self.check_finite()
                 for callback in self.callbacks:
                     callback.on_update_end(self, counter)
-                if stop.signum is not None:
+                if int(self._stop_agreed.numpy()) if self.multi_worker else stop.signum is not None:
                     return counter
             update_seconds = time.perf_counter() - started
             self.last_logs = dict(zip(self.log_keys, (self._log_sums.numpy() / self.updates_per_epoch).tolist()))
@@ -168,11 +198,17 @@ class InfoGANTrainer:
                 callback.on_epoch_end(self, epoch, counter, self.last_logs, timing)
         return counter
 
-    def _raise_if_nonfinite(self, counter: int) -> None:
-        bad = int(self._first_nonfinite.numpy())
-        if bad >= 0:
-            value = float(self._last_checks.numpy()[bad])
+    def check_finite(self) -> None:
+        """Raise ``NonFiniteLossError`` naming the first update whose losses or logged scalars were not finite."""
+        update, key = (int(v) for v in self._first_nonfinite.numpy())
+        if update >= 0:
+            value = float(self._nonfinite_checks.numpy()[key])
             raise NonFiniteLossError(
-                f"update {counter}: {self.train_step.check_keys[bad]} is {value}; stopped without saving it; "
+                f"update {update}: {self.train_step.check_keys[key]} is {value}; stopped without saving it; "
                 "try lower learning rates or --info_reg_coeff"
             )
+
+
+def _any_replica(flag: tf.Tensor) -> tf.Tensor:
+    """The largest ``flag`` of all replicas: positive where any replica's is."""
+    return tf.reduce_max(tf.distribute.get_replica_context().all_gather(flag[None], axis=0))

@@ -63,3 +63,14 @@ def test_phase_conv_smoke():
     result = run_script("phase_conv.py")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(re.findall(r"conv2d_transpose [\d.]+ ms, phases [\d.]+ ms", result.stdout)) == 2
+
+
+def test_train_step_smoke_mirrored_over_two_logical_cpus():
+    result = run_script(
+        "train_step.py", "--device=cpu", "--strategy=mirrored", "--cpu_devices=2", "--precisions=float32"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "device: cpu; strategy: mirrored (2 replicas)" in result.stdout
+    report = json.loads(Path(written(result.stdout)).read_text())
+    assert {r["replicas"] for r in report["results"]} == {2}
+    assert all(r["images_per_s"] > 0 for r in report["results"])

@@ -203,3 +203,13 @@ def test_the_tfds_fallback_gets_as_far_as_the_download(monkeypatch, tmp_path):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     with pytest.raises(DataError, match=r"could not load MNIST \(.*no network here.*\); pass --data_dir=DIR"):
         MnistDataset()
+
+
+def test_batches_gathered_on_the_device_are_the_tf_data_pipelines(tmp_path):
+    """Same images in the same order, from any start (a resumed run), across an epoch boundary."""
+    split = datasets.Dataset(np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8))
+    for start in (0, 3, 7):
+        expected = list(split.batches(8, seed=5, start=start).take(10).as_numpy_iterator())
+        stream = split.device_batches(8, seed=5, start=start)
+        got = [next(stream).numpy() for _ in range(10)]
+        assert all(np.array_equal(a, b) for a, b in zip(expected, got))

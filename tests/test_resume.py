@@ -116,3 +116,22 @@ def test_a_bad_resume_value_is_refused(tmp_path, mnist_dir):
     assert result.returncode != 0
     assert "--resume must be auto, latest, never, or an existing checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_epochs_record_is_written_before_its_last_update_is_saved(tmp_path):
+    """A process killed between the two then resumes from the checkpoint before: no gap in metrics.jsonl."""
+    from conftest import make_run
+
+    run = make_run(tmp_path, snapshot_interval=2, max_epoch=2, updates_per_epoch=2)
+    records_at_save = {}
+    save = run.checkpoint.save
+
+    def recording_save(step: int) -> str:
+        lines = (run.log_dir / "metrics.jsonl").read_text().splitlines()
+        records_at_save[step] = [json.loads(line)["step"] for line in lines]
+        return save(step)
+
+    run.checkpoint.save = recording_save
+    run.start()
+    run.train()
+    assert records_at_save == {2: [2], 4: [2, 4]}

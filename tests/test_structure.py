@@ -19,6 +19,7 @@ RANKS = {
     "evaluation.metrics": 0,
     "records": 0,
     "process": 0,
+    "strategies": 0,
     "latent_spec": 1,
     "networks": 1,
     "losses": 1,

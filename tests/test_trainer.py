@@ -139,6 +139,18 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(np.all(np.isfinite(v.numpy())) for v in model.generator_variables + model.discriminator_variables)
 
 
+def test_read_late_the_first_bad_update_is_still_named_and_nothing_after_it_saved(tmp_path):
+    """With the flag read every 100 updates (a GPU's default), the check at the save at update 4 catches update 3."""
+    run = make_run(
+        tmp_path, dataset=PoisonedImages(), max_epoch=1, updates_per_epoch=8, snapshot_interval=2, check_interval=100
+    )
+    run.start()
+    with pytest.raises(NonFiniteLossError, match=r"update 3: discriminator_loss is nan; stopped without saving it"):
+        run.train()
+    assert int(run.trainer.step.numpy()) == 4  # one update past the bad one ran before the read
+    assert [p.rsplit("-", 1)[1] for p in run.checkpoint.manager.checkpoints] == ["2"]
+
+
 class PoisonMovingMean(Callback):
     """Losses stay finite while a weight is not (a moving average, used only at inference)."""
 
