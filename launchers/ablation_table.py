@@ -1,0 +1,122 @@
+"""The ablation table of the MNIST categorical code, rebuilt from the runs' own results.json files.
+
+    python launchers/ablation_table.py                    # the runs kept in docs/ablations/
+    python launchers/ablation_table.py logs/mnist ...     # any run directories (or their parents)
+
+A run is a directory holding ``results.json`` (what the evaluation wrote) and, where it
+has one, ``flags.txt``; its name ends in ``_seed<N>``, and the runs that share the rest
+of the name are one setting. Per setting: the flags it changes from the original
+settings, the update it was evaluated at, the Hungarian test error of every seed, their
+median and range, and the median MI_disc and Fréchet distance. Nothing is picked by test
+error: every seed found is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+KEPT = REPO / "docs" / "ablations"
+SEED = re.compile(r"^(?P<setting>.+)_seed(?P<seed>\d+)$")
+ORIGINAL = {
+    "batch_size": "128",
+    "info_reg_coeff": "1.0",
+    "continuous_info_reg_coeff": None,
+    "generator_learning_rate": "0.001",
+    "discriminator_learning_rate": "0.0002",
+    "latent_spec": "uniform:62,categorical:10:reg,uniform:1:reg:fix_std,uniform:1:reg:fix_std",
+    "leak": "0.01",
+    "precision": "float32",
+    "reuse_fake_batch": "false",
+    "train_q": "false",
+}
+"""The settings that shape training, as the original launcher had them (flags.txt spelling)."""
+
+
+def read_flags(path: Path) -> dict[str, str | None]:
+    """Flag values from a flags.txt (``--name=value``, ``--name``, ``--noname``)."""
+    values: dict[str, str | None] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("--no") and "=" not in line:
+            values[line[4:]] = "false"
+        elif "=" in line:
+            name, value = line[2:].split("=", 1)
+            values[name] = value
+        elif line.startswith("--"):
+            values[line[2:]] = "true"
+    return values
+
+
+def changed_flags(flags: dict[str, str | None]) -> str:
+    changes = [
+        f"--{name}={flags[name]}"
+        for name, original in ORIGINAL.items()
+        if name in flags and flags[name] != original and not (original is None and flags[name] in ("", None))
+    ]
+    return " ".join(changes) or "(the original settings)"
+
+
+def find_runs(roots: list[Path]) -> list[Path]:
+    runs = set()
+    for root in roots:
+        runs.update(p.parent for p in root.rglob("results.json") if SEED.match(p.parent.name))
+    return sorted(runs)
+
+
+def table(runs: list[Path]) -> str:
+    settings: dict[str, list[tuple[int, dict, Path]]] = {}
+    for run in runs:
+        match = SEED.match(run.name)
+        results = json.loads((run / "results.json").read_text())
+        settings.setdefault(match["setting"], []).append((int(match["seed"]), results, run))
+    lines = [
+        "| setting | changes | updates | error per seed (Hungarian) | median | range | MI_disc median | FD median |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for setting, seeds in sorted(settings.items(), key=lambda kv: _median_error(kv[1])):
+        seeds.sort()
+        errors = [100 * r["unsupervised_error_hungarian"] for _, r, _ in seeds]
+        flags_file = seeds[0][2] / "flags.txt"
+        changes = changed_flags(read_flags(flags_file)) if flags_file.is_file() else "(no flags.txt)"
+        updates = sorted({r.get("step") for _, r, _ in seeds})
+        per_seed = ", ".join(f"s{s} {e:.2f}%" for (s, _, _), e in zip(seeds, errors))
+        mi = _median(seeds, "mi_disc_final", "{:.3f}")
+        fd = _median(seeds, "frechet_distance", "{:.2f}")
+        lines.append(
+            f"| {setting} | {changes} | {', '.join(map(str, updates))} | {per_seed} | "
+            f"{statistics.median(errors):.2f}% | {min(errors):.2f}–{max(errors):.2f}% | {mi} | {fd} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _median(seeds: list[tuple[int, dict, Path]], key: str, form: str) -> str:
+    """The median of ``key`` over the seeds that have it; "—" where none does.
+
+    A checkpoint evaluated on its own (``evaluate.py --checkpoint``) has no training log,
+    so no final MI_disc.
+    """
+    values = [r[key] for _, r, _ in seeds if r.get(key) is not None]
+    return form.format(statistics.median(values)) if values else "—"
+
+
+def _median_error(seeds: list[tuple[int, dict, Path]]) -> float:
+    return statistics.median(r["unsupervised_error_hungarian"] for _, r, _ in seeds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("roots", nargs="*", type=Path, default=[KEPT], help="run directories or their parents")
+    args = parser.parse_args(argv)
+    runs = find_runs(args.roots)
+    if not runs:
+        sys.exit(f"error: no <name>_seed<N>/results.json under {', '.join(map(str, args.roots))}")
+    print(table(runs), end="")
+
+
+if __name__ == "__main__":
+    main()
