@@ -44,7 +44,7 @@ from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
-from infogan_tf.step import InfoGANStep
+from infogan_tf.step import InfoGANStep, Invariance
 from infogan_tf.trainer import Callback, InfoGANTrainer, TrainingInterrupted
 
 FLAGS = _flags.FLAGS
@@ -74,6 +74,7 @@ def build_trainer(
     jit_compile: bool = False,
     strategy: tf.distribute.Strategy | None = None,
     check_interval: int = 1,
+    invariance: Invariance | None = None,
 ) -> InfoGANTrainer:
     """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
 
@@ -97,6 +98,7 @@ def build_trainer(
             reuse_fake_batch=reuse_fake_batch,
             continuous_info_reg_coeff=continuous_info_reg_coeff,
             strategy=strategy,
+            invariance=invariance,
         )
         return InfoGANTrainer(
             train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile, check_interval=check_interval
@@ -289,6 +291,7 @@ def build(
             jit_compile=f.jit_compile,
             strategy=strategy,
             check_interval=f.check_interval or (GPU_CHECK_INTERVAL if gpu else 1),
+            invariance=Invariance(f.invariance_coeff, f.invariance_degrees, f.invariance_shift),
         )
     except ValueError as e:
         raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e

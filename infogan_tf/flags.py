@@ -42,6 +42,17 @@ flags.DEFINE_float(
     "lambda of the continuous codes alone; unset: --info_reg_coeff, as in the original (the paper uses a smaller one).",
     lower_bound=0.0,
 )
+flags.DEFINE_float(
+    "invariance_coeff",
+    0.0,
+    "Beyond the paper: weight of I(c; c') of Q's categorical codes of real images and of randomly rotated and "
+    "shifted copies (IIC), in D's objective; 0: off, as in the original.",
+    lower_bound=0.0,
+)
+flags.DEFINE_float(
+    "invariance_degrees", 15.0, "Largest rotation of the invariance term's copies.", lower_bound=0.0, upper_bound=180.0
+)
+flags.DEFINE_float("invariance_shift", 2.0, "Largest shift (pixels) of the invariance term's copies.", lower_bound=0.0)
 flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of G.")
 flags.DEFINE_float("discriminator_learning_rate", 2e-4, "Adam learning rate of D and Q.")
 flags.DEFINE_float(

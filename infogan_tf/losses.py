@@ -85,6 +85,20 @@ def mutual_info_terms(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: DistIn
     return MutualInfoTerms(total=MutualInfo(mi=mi, cross_ent=cross_ent), groups=groups)
 
 
+def paired_cluster_mutual_info(probs: tf.Tensor, transformed_probs: tf.Tensor) -> tf.Tensor:
+    """I(c; c') of the cluster posteriors of images and of their transformed copies (IIC, Ji et al. 2019).
+
+    From the joint of the two assignments over the batch, symmetrised: at most log K,
+    reached when the clusters are used equally and an image and its copy always fall in
+    the same one. Maximising it asks Q's categorical code to ignore what the transform
+    changes, and to use every category.
+    """
+    joint = tf.matmul(probs, transformed_probs, transpose_a=True) / tf.cast(tf.shape(probs)[0], probs.dtype)
+    joint = tf.maximum((joint + tf.transpose(joint)) / 2.0, 1e-12)
+    marginal = tf.reduce_sum(joint, axis=1, keepdims=True)
+    return tf.reduce_sum(joint * (tf.math.log(joint) - tf.math.log(marginal) - tf.math.log(tf.transpose(marginal))))
+
+
 def info_penalty(
     terms: MutualInfoTerms, info_reg_coeff: float, continuous_info_reg_coeff: float | None = None
 ) -> tf.Tensor | None:

@@ -108,11 +108,12 @@ class Discrimination(NamedTuple):
     """What one pass of D's body gives: D's verdict and Q's posterior over reg codes.
 
     The original returned a sample from Q as well; it was never used in training, so it
-    is not drawn here (``reg_latent_dist.sample(reg_dist_info)`` draws one).
+    is not drawn here (``reg_latent_dist.sample(reg_dist_info)`` draws one). Q alone on
+    transformed copies of real images (the invariance term) leaves D's fields None.
     """
 
-    d: tf.Tensor
-    d_logit: tf.Tensor
+    d: tf.Tensor | None
+    d_logit: tf.Tensor | None
     reg_dist_info: DistInfo | None
 
 
@@ -215,24 +216,50 @@ class RegularizedGAN:
         What the D step needs. Each batch keeps its own BatchNorm statistics, as with two
         calls (see ``networks.apply_per_batch``); only the fake batch goes through Q.
         """
-        bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x], training)
-        real_logit, fake_logit = apply_per_batch(self.networks.d_head, bodies, training)
-        return (
-            self._heads(bodies[0], real_logit, training, detach_q=False, with_q=False),
+        real, fake = self.discriminate_real_fake_and_copies(real_x, fake_x, (), training, detach_q)
+        return real, fake
+
+    def discriminate_real_fake_and_copies(
+        self,
+        real_x: tf.Tensor,
+        fake_x: tf.Tensor,
+        copies: Sequence[tf.Tensor],
+        training: bool = False,
+        detach_q: bool = False,
+    ) -> list[Discrimination]:
+        """``discriminate_real_and_fake``, and Q (not D) on each of ``copies``; with copies, Q on real images too.
+
+        For the invariance term, which compares Q's reading of real images with its
+        reading of their transformed copies. One pass of D's body over all batches, each
+        with its own BatchNorm statistics.
+        """
+        bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x, *copies], training)
+        real_logit, fake_logit = apply_per_batch(self.networks.d_head, bodies[:2], training)
+        with_copies = bool(copies)
+        return [
+            self._heads(bodies[0], real_logit, training, detach_q=False, with_q=with_copies),
             self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True),
-        )
+            *(Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[2:]),
+        ]
+
+    def categorical_probs(self, reg_dist_info: DistInfo) -> list[tf.Tensor]:
+        """Q's posterior probabilities of each categorical code, in the latent spec's order."""
+        infos = self.reg_latent_dist.split_dist_info(reg_dist_info)
+        return [info["prob"] for dist, info in zip(self.reg_latent_dist.dists, infos) if isinstance(dist, Categorical)]
 
     def _heads(
         self, body: tf.Tensor, d_head_out: tf.Tensor, training: bool, detach_q: bool, with_q: bool
     ) -> Discrimination:
         """D's verdict from its head's output, and Q's posterior from the body when ``with_q``."""
         d_logit = tf.cast(d_head_out[:, 0], tf.float32)
-        reg_dist_info = None
-        if with_q:
-            q_input = tf.stop_gradient(body) if detach_q else body
-            reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
-            reg_dist_info = self.reg_latent_dist.activate_dist(reg_dist_flat)
+        reg_dist_info = self._posterior(body, training, detach_q) if with_q else None
         return Discrimination(d=tf.nn.sigmoid(d_logit), d_logit=d_logit, reg_dist_info=reg_dist_info)
+
+    def _posterior(self, body: tf.Tensor, training: bool, detach_q: bool = False) -> DistInfo:
+        """Q's posterior over the regularised codes, from D's body features."""
+        q_input = tf.stop_gradient(body) if detach_q else body
+        reg_dist_flat = tf.cast(self.networks.q_head(q_input, training=training), tf.float32)
+        return self.reg_latent_dist.activate_dist(reg_dist_flat)
 
     def generate(self, z_var: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, DistInfo]:
         x_dist_flat = tf.cast(self.networks.generator(z_var, training=training), tf.float32)

@@ -18,17 +18,43 @@ ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import keras
 import tensorflow as tf
 
-from infogan_tf import losses, strategies
+from infogan_tf import augment, losses, strategies
+from infogan_tf.distributions import Categorical
 from infogan_tf.models import Discrimination, RegularizedGAN
 
 
 def apply_gradients(optimizer: keras.optimizers.Optimizer, gradients: list, variables: list) -> None:
     """Apply the gradients that exist (a variable outside the loss's graph gets none)."""
     optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
+
+
+@dataclasses.dataclass(frozen=True)
+class Invariance:
+    """An option beyond the paper: Q's categorical code of a real image should survive small changes of it.
+
+    D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
+    of real images x and of T(x), a random rotation (up to ``max_degrees``) and shift (up
+    to ``max_shift`` pixels), as IIC (Ji et al. 2019) trains a clustering head. It uses no
+    labels; G is trained as before, so the code still has to name what G draws. With
+    several categorical codes, their terms add.
+    """
+
+    coeff: float = 0.0
+    max_degrees: float = 15.0
+    max_shift: float = 2.0
+
+    def transform(self, real_x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator) -> tf.Tensor:
+        blank = model.config.output_range[0]
+        return augment.random_affine(real_x, model.image_shape, rng, self.max_degrees, self.max_shift, blank)
+
+    def mutual_info(self, model: RegularizedGAN, real: Discrimination, copy: Discrimination) -> tf.Tensor:
+        pairs = zip(model.categorical_probs(real.reg_dist_info), model.categorical_probs(copy.reg_dist_info))
+        return tf.add_n([losses.paired_cluster_mutual_info(p, p_copy) for p, p_copy in pairs])
 
 
 class InfoGANStep:
@@ -56,6 +82,7 @@ class InfoGANStep:
         reuse_fake_batch: bool = False,
         continuous_info_reg_coeff: float | None = None,
         strategy: tf.distribute.Strategy | None = None,
+        invariance: Invariance | None = None,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -65,6 +92,9 @@ class InfoGANStep:
         self.info_reg_coeff = info_reg_coeff
         self.train_q = train_q
         self.continuous_info_reg_coeff = continuous_info_reg_coeff
+        self.invariance = invariance if invariance and invariance.coeff else None
+        if self.invariance and not any(isinstance(d, Categorical) for d in model.reg_latent_dist.dists):
+            raise ValueError("the invariance term needs a categorical code in the latent spec")
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         self.distributed = strategies.is_distributed(self.strategy)
@@ -102,7 +132,8 @@ class InfoGANStep:
         for idx, dist in enumerate(self.model.reg_latent_dist.dists):
             if "stddev" in dist.dist_info_keys:
                 keys += [f"max_std_{idx}", f"min_std_{idx}"]
-        return keys + ["MI", "CrossEnt", "max_real_d", "min_real_d", "max_fake_d", "min_fake_d"]
+        keys += ["MI", "CrossEnt", "max_real_d", "min_real_d", "max_fake_d", "min_fake_d"]
+        return keys + ["MI_invariance"] if self.invariance else keys
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
         return losses.infogan_loss(
@@ -121,12 +152,22 @@ class InfoGANStep:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
+        copies = [self.invariance.transform(real_x, model, self.rng)] if self.invariance else []
         with tf.GradientTape() as tape:
-            real, fake = model.discriminate_real_and_fake(real_x, fake_x, training=True, detach_q=q_only)
+            real, fake, *copied = model.discriminate_real_fake_and_copies(
+                real_x, fake_x, copies, training=True, detach_q=q_only
+            )
             loss = self._loss(z, fake, real)
-            objective = self._objective(loss.discriminator_objective, self.discriminator_optimizer)
+            objective = loss.discriminator_objective
+            if self.invariance:
+                invariance_mi = self.invariance.mutual_info(model, real, copied[0])
+                objective -= self.invariance.coeff * invariance_mi
+            objective = self._objective(objective, self.discriminator_optimizer)
         apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
-        return self._logs(loss, real, fake)
+        logs = self._logs(loss, real, fake)
+        if self.invariance:
+            logs["MI_invariance"] = invariance_mi
+        return logs
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
         terms = loss.mutual_info

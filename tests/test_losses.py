@@ -105,3 +105,21 @@ def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
     np.testing.assert_allclose(loss.discriminator_objective, loss.discriminator_loss - loss.mutual_info.total.mi)
     np.testing.assert_allclose(loss.generator_loss, losses.generator_loss(fake.d_logit))
     assert losses.infogan_loss(model, z, fake, info_reg_coeff=0.0).mutual_info is None  # G step: not computed
+
+
+def numpy_iic(p: np.ndarray, q: np.ndarray) -> float:
+    joint = p.T @ q / len(p)
+    joint = (joint + joint.T) / 2
+    pi, pj = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    return float(np.sum(joint * np.log(joint / (pi * pj))))
+
+
+def test_paired_cluster_mutual_info_is_iics_and_bounded_by_log_k():
+    rng = np.random.default_rng(0)
+    p = special.softmax(rng.normal(size=(16, 5)), axis=1).astype(np.float32)
+    q = special.softmax(rng.normal(size=(16, 5)), axis=1).astype(np.float32)
+    np.testing.assert_allclose(losses.paired_cluster_mutual_info(p, q), numpy_iic(p, q), rtol=1e-4)
+    one_hot = np.eye(5, dtype=np.float32)[np.arange(20) % 5]
+    np.testing.assert_allclose(losses.paired_cluster_mutual_info(one_hot, one_hot), math.log(5), rtol=1e-5)
+    uniform = np.full((20, 5), 0.2, np.float32)
+    np.testing.assert_allclose(losses.paired_cluster_mutual_info(uniform, one_hot), 0.0, atol=1e-6)

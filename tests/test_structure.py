@@ -20,6 +20,7 @@ RANKS = {
     "records": 0,
     "process": 0,
     "strategies": 0,
+    "augment": 0,
     "latent_spec": 1,
     "networks": 1,
     "losses": 1,

@@ -12,6 +12,7 @@ from conftest import RandomImages, changed, make_run, real_batch, snapshot
 from infogan_tf.callbacks import ProgressBar
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.losses import NonFiniteLossError
+from infogan_tf.step import Invariance
 from infogan_tf.trainer import Callback, StopTraining
 
 
@@ -229,3 +230,25 @@ def test_the_progress_bar_draws_only_on_a_terminal(tty, capsys):
     bar.on_epoch_end(None, 0, 4, {}, {})
     drawn = capsys.readouterr().out
     assert ("4/4" in drawn) if tty else drawn == ""
+
+
+def test_the_invariance_term_enters_ds_update_and_is_logged(tmp_path):
+    """Same seed with and without it: the first update's D loss is the same (the term is not part of the original's
+    logged loss), D's weights after it are not, and MI_invariance is logged."""
+    runs = {}
+    for coeff in (0.0, 1.0):
+        run = make_run(tmp_path / str(coeff), invariance=Invariance(coeff), max_epoch=1, updates_per_epoch=1)
+        run.start()
+        runs[coeff] = (run.train(), run.trainer.model)
+    (plain, plain_model), (invariant, invariant_model) = runs[0.0], runs[1.0]
+    assert "MI_invariance" not in plain and 0.0 <= invariant["MI_invariance"] <= np.log(10)
+    assert plain["discriminator_loss"] == invariant["discriminator_loss"]
+    q_kernels = [v.numpy() for v in plain_model.networks.q_head.trainable_variables]
+    assert not all(
+        np.array_equal(a, b.numpy()) for a, b in zip(q_kernels, invariant_model.networks.q_head.trainable_variables)
+    )
+
+
+def test_the_invariance_term_needs_a_categorical_code(tmp_path):
+    with pytest.raises(ValueError, match="needs a categorical code"):
+        make_run(tmp_path, latent_spec="uniform:62,uniform:2:reg", invariance=Invariance(1.0))
