@@ -265,6 +265,11 @@ def build(
     on_device = f.input_pipeline == "device" or (f.input_pipeline == "auto" and gpu and not distributed)
     if on_device and distributed:
         raise SetupError("--input_pipeline=device feeds one device; with a --strategy of several, use tf_data")
+    if f.jit_compile and strategy.num_replicas_in_sync > 1:
+        raise SetupError(
+            "--jit_compile compiles one device's update; XLA cannot reach the other replicas' variables from it: "
+            "drop --jit_compile, or use --strategy=one_device"
+        )
 
     def batches(start: int):
         if on_device:

@@ -123,6 +123,11 @@ def test_the_launcher_trains_mirrored_over_two_logical_cpus(mnist_dir, tmp_path)
     records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [2, 4]
     assert "INFO" not in result.stderr  # tf.distribute's per-collective log lines stay quiet
+    more = run_experiment("run_mnist_exp.py", mnist_dir, tmp_path, *TINY, "--max_epoch=3")  # now on one device
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "Resumed from" in more.stdout and "update 4" in more.stdout
+    records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in records] == [2, 4, 6]
 
 
 def test_the_launcher_feeds_batches_from_the_device(mnist_dir, tmp_path):
@@ -137,6 +142,7 @@ def test_the_launcher_feeds_batches_from_the_device(mnist_dir, tmp_path):
         (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=7"], "does not split evenly over 2 replicas"),
         (["--strategy=mirrored", "--cpu_devices=2", "--input_pipeline=device"], "feeds one device"),
         (["--strategy=multi_worker"], "needs TF_CONFIG"),
+        (["--strategy=mirrored", "--cpu_devices=2", "--jit_compile"], "drop --jit_compile"),
     ],
 )
 def test_a_strategy_that_cannot_run_is_refused_before_anything_is_written(mnist_dir, tmp_path, flags, message):
