@@ -59,18 +59,23 @@ def _macs_per_sample(model: keras.Model) -> int:
     return total
 
 
-def step_flops(model: RegularizedGAN, batch_size: int, reuse_fake_batch: bool = False) -> float:
+def step_flops(
+    model: RegularizedGAN, batch_size: int, reuse_fake_batch: bool = False, invariance: bool = False
+) -> float:
     """FLOPs of one update (1 MAC = 2 FLOPs, backward = 2x forward; the shared bench's "3x" count).
 
     D step: G forward, D on real (fwd + bwd), D and Q on fake (fwd + bwd);
     G step: G, D and Q forward and backward (G's forward is the D step's with ``reuse_fake_batch``).
+    The invariance term adds D's body on the transformed copy and Q on it and on the real
+    batch, each forward and backward.
     """
     nets = model.networks
     g = 2 * _macs_per_sample(nets.generator)
     d = 2 * (_macs_per_sample(nets.d_body) + _macs_per_sample(nets.d_head))
     q = 2 * _macs_per_sample(nets.q_head)
     g_step = (2 if reuse_fake_batch else 3) * g + 3 * (d + q)
-    return batch_size * (g + 3 * d + 3 * (d + q) + g_step)
+    extra = 3 * 2 * _macs_per_sample(nets.d_body) + 2 * 3 * q if invariance else 0
+    return batch_size * (g + 3 * d + 3 * (d + q) + g_step + extra)
 
 
 def matmul_peak_gflops(dtype: tf.DType = tf.float32, n: int = 2048, reps: int = 7) -> float:

@@ -5,6 +5,7 @@
     python benchmarks/train_step.py --smoke                  # seconds; what CI runs
     python benchmarks/train_step.py --strategy=mirrored --cpu_devices=2   # 2 logical CPUs, mirrored
     python benchmarks/train_step.py --device=gpu --peer ...   # on a GPU, the peer with --device cuda
+    python benchmarks/train_step.py --invariance_coeff=1      # the step with the invariance term
 
 One update is the trainer's real one (a D/Q step on a real and a fake batch, then a G
 step on fresh latents; one row per precision with --reuse_fake_batch); images/s counts
@@ -32,6 +33,7 @@ from matplotlib.figure import Figure
 
 from infogan_tf import strategies
 from infogan_tf.datasets import MnistDataset, resolve_data_dir
+from infogan_tf.step import Invariance
 
 REPO = Path(__file__).resolve().parents[1]
 ISA_LIMITS = {
@@ -85,6 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--strategy", default="auto", choices=strategies.STRATEGIES, help="tf.distribute strategy")
     p.add_argument("--cpu_devices", type=int, default=1, help="logical CPU devices (for --strategy=mirrored)")
     p.add_argument("--sync_batch_norm", action="store_true", help="BatchNorm statistics over the global batch")
+    p.add_argument("--invariance_coeff", type=float, default=0.0, help="time the step with the invariance term")
     p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
     args = p.parse_args(argv)
     if args.smoke:
@@ -103,6 +106,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         reuse_fake_batch=reuse_fake_batch,
         strategy=args.strategy_object,
         sync_batch_norm=args.sync_batch_norm,
+        invariance=Invariance(args.invariance_coeff),
     )
     update = trainer.eager_update if mode == "eager" else trainer.update
     distributed = strategies.is_distributed(args.strategy_object)
@@ -125,7 +129,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
 
     ms = time_updates(step, lambda: trainer.step.numpy(), args.steps, args.reps, args.warmup)
     stats = summary(ms)
-    flops = step_flops(trainer.model, batch, reuse_fake_batch)
+    flops = step_flops(trainer.model, batch, reuse_fake_batch, invariance=args.invariance_coeff > 0)
     return {
         "batch": batch,
         "mode": mode,
@@ -137,6 +141,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         "gflops_per_s": flops / stats["median"] / 1e6,
         "gflop_per_update": flops / 1e9,
         "replicas": args.strategy_object.num_replicas_in_sync,
+        "invariance_coeff": args.invariance_coeff,
     }
 
 

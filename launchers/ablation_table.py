@@ -34,6 +34,9 @@ ORIGINAL = {
     "precision": "float32",
     "reuse_fake_batch": "false",
     "train_q": "false",
+    "invariance_coeff": "0.0",
+    "invariance_degrees": "15.0",
+    "invariance_shift": "2.0",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""
 

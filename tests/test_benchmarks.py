@@ -74,3 +74,13 @@ def test_train_step_smoke_mirrored_over_two_logical_cpus():
     report = json.loads(Path(written(result.stdout)).read_text())
     assert {r["replicas"] for r in report["results"]} == {2}
     assert all(r["images_per_s"] > 0 for r in report["results"])
+
+
+def test_train_step_smoke_with_the_invariance_term():
+    result = run_script("train_step.py", "--precisions=float32", "--invariance_coeff=1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(Path(written(result.stdout)).read_text())
+    # D's body (13.05M MACs an image) forward and backward on the copy, Q (0.13M) on the real batch and the copy
+    default = [r for r in report["results"] if r["variant"] == "default"]
+    assert all(r["invariance_coeff"] == 1.0 for r in default)
+    assert all(abs(r["gflop_per_update"] / r["batch"] - (43.70 / 128 + 0.0799)) < 0.001 for r in default)
