@@ -39,9 +39,10 @@ def test_the_table_groups_seeds_by_setting_and_reports_median_and_range(tmp_path
     )
 
 
-def test_the_kept_runs_rebuild_a_table(tmp_path):
+def test_the_readmes_table_is_the_one_the_kept_runs_rebuild():
     result = subprocess.run(
         [sys.executable, str(REPO / "launchers" / "ablation_table.py")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert "| orig2000 | (the original settings) | 2000 |" in result.stdout
+    assert result.stdout in (REPO / "README.md").read_text()
