@@ -84,3 +84,14 @@ def test_train_step_smoke_with_the_invariance_term():
     default = [r for r in report["results"] if r["variant"] == "default"]
     assert all(r["invariance_coeff"] == 1.0 for r in default)
     assert all(abs(r["gflop_per_update"] / r["batch"] - (43.70 / 128 + 0.0799)) < 0.001 for r in default)
+
+
+def test_profile_step_smoke_lists_the_kernels():
+    result = run_script("profile_step.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%$", result.stdout, flags=re.M)
+    assert len(rows) >= 10
+    ops = {op for op, _, _ in rows}
+    assert any("MatMul" in op for op in ops) and any("Conv2D" in op for op in ops)
+    assert all(not op.startswith("__inference") for op in ops)
+    assert 50 < sum(float(share) for _, _, share in rows) <= 100.01
