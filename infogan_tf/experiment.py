@@ -244,18 +244,15 @@ def make_strategy(flag_values: flags.FlagValues = FLAGS) -> tf.distribute.Strate
         raise SetupError(str(e)) from e
 
 
-def build(
-    seed: int,
-    exp_name: str,
-    dataset: ImageDataset,
-    flag_values: flags.FlagValues = FLAGS,
-    strategy: tf.distribute.Strategy | None = None,
-) -> Run:
-    """The run (trainer, model, checkpoints) that the flags describe, for one seed, under ``strategy``."""
+def batch_stream(
+    dataset: ImageDataset, seed: int, strategy: tf.distribute.Strategy, flag_values: flags.FlagValues = FLAGS
+) -> Callable[[int], Iterable]:
+    """``batches(start)`` for the trainer: tf.data, split over replicas, or gathered on the device, as the flags say.
+
+    Refuses (``SetupError``) what the strategy cannot run: a batch that does not split
+    over the replicas, device batches for several replicas, XLA over several replicas.
+    """
     f = flag_values
-    strategy = strategy or tf.distribute.get_strategy()
-    if f.deterministic:
-        tf.config.experimental.enable_op_determinism()
     try:
         strategies.replica_batch_size(strategy, f.batch_size)
     except strategies.StrategyError as e:
@@ -271,12 +268,29 @@ def build(
             "drop --jit_compile, or use --strategy=one_device"
         )
 
-    def batches(start: int):
+    def batches(start: int) -> Iterable:
         if on_device:
             return dataset.train.device_batches(f.batch_size, seed=seed, start=start)
         stream = lambda: dataset.train.batches(f.batch_size, seed=seed, start=start)  # noqa: E731
         return strategies.distribute_batches(strategy, stream, f.batch_size) if distributed else stream()
 
+    return batches
+
+
+def build(
+    seed: int,
+    exp_name: str,
+    dataset: ImageDataset,
+    flag_values: flags.FlagValues = FLAGS,
+    strategy: tf.distribute.Strategy | None = None,
+) -> Run:
+    """The run (trainer, model, checkpoints) that the flags describe, for one seed, under ``strategy``."""
+    f = flag_values
+    strategy = strategy or tf.distribute.get_strategy()
+    if f.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    batches = batch_stream(dataset, seed, strategy, f)
     try:  # a latent spec or network type that does not fit the dataset fails here, in one line
         trainer = build_trainer(
             model_config(dataset, f),

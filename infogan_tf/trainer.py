@@ -4,12 +4,12 @@ Port of the loop of ``infogan/algos/infogan_trainer.py``. The step (``step.py``)
 update; metrics, TensorBoard, image grids, checkpoints and progress are callbacks
 (``callbacks.py``); the resume decision lives in ``checkpoints``. What the loop itself
 guarantees: the logged scalars are summed on the device and read once per epoch; the
-first update whose losses or logged scalars are not finite stops the run before any
-callback saves it (so it is never saved; the host reads the flag every ``check_interval``
-updates, at epoch ends and before every save, and names the first bad update however
-late it reads it, so a GPU need not wait for the host after each update); SIGINT/SIGTERM finish the current update, let
-the callbacks close the run (the checkpointer saves it) and raise ``TrainingInterrupted``.
-With several workers (``MultiWorkerMirroredStrategy``), every update also all-reduces
+first update whose losses or logged scalars are not finite stops the run, and is never
+saved (the host reads the flag every ``check_interval`` updates, at epoch ends and before
+every save, and names the first bad update however late it reads it, so a GPU need not
+wait for the host after each update); SIGINT/SIGTERM finish the current update, let the
+callbacks close the run (the checkpointer saves it) and raise ``TrainingInterrupted``.
+With several workers (``MultiWorkerMirroredStrategy``), every update also all-gathers
 whether any worker was signalled, so all of them stop after the same update and save
 the same state.
 """
@@ -34,8 +34,8 @@ class TrainingInterrupted(Exception):
 
     def __init__(self, signum: int, step: int, elsewhere: bool = False):
         self.signum, self.step = signum, step
-        where = "at another worker" if elsewhere else ""
-        super().__init__(f"stopped by {signal.Signals(signum).name}{' ' + where if where else ''} at update {step}")
+        where = " at another worker" if elsewhere else ""
+        super().__init__(f"stopped by {signal.Signals(signum).name}{where} at update {step}")
 
 
 class StopTraining(Exception):
