@@ -114,9 +114,9 @@ def summary(ms: list[float]) -> dict[str, float]:
 def random_batch(batch_size: int, strategy: tf.distribute.Strategy | None = None):
     """A fixed batch; under a strategy of several replicas, each replica's rows of it (as per-replica values)."""
     batch = tf.constant(np.random.default_rng(0).random((batch_size, 784), dtype=np.float32))
-    if strategy is None or strategy.num_replicas_in_sync == 1 and not strategies.is_distributed(strategy):
+    if strategy is None or not strategies.is_distributed(strategy):
         return batch
-    local = batch_size // strategy.num_replicas_in_sync
+    local = strategies.replica_batch_size(strategy, batch_size)
     return strategy.experimental_distribute_values_from_function(
         lambda context: batch[context.replica_id_in_sync_group * local : (context.replica_id_in_sync_group + 1) * local]
     )

@@ -97,9 +97,8 @@ class InfoGANStep:
             raise ValueError("the invariance term needs a categorical code in the latent spec")
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
+        self.replica_batch_size = strategies.replica_batch_size(self.strategy, batch_size)
         self.distributed = strategies.is_distributed(self.strategy)
-        if batch_size % self.replicas:
-            raise ValueError(f"batch_size {batch_size} does not split evenly over {self.replicas} replicas")
         self.reuse_fake_batch = reuse_fake_batch
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
@@ -234,7 +233,7 @@ class InfoGANStep:
     def _own_rows(self, values: tf.Tensor | None) -> tf.Tensor | None:
         if values is None or self.replicas == 1:
             return values
-        local = self.batch_size // self.replicas
+        local = self.replica_batch_size
         replica = tf.distribute.get_replica_context().replica_id_in_sync_group
         return values[replica * local : (replica + 1) * local]
 

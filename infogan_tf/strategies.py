@@ -115,22 +115,26 @@ def _cluster_size(strategy: tf.distribute.Strategy) -> int:
     return sum(len(tasks) for tasks in spec.values())
 
 
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """Whether this process writes the run's files: the chief, or worker 0 where the cluster names no chief."""
+def _task(strategy: tf.distribute.Strategy) -> tuple[str, int] | None:
+    """(task type, index) of this process in a cluster of several; None for one process."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type or not is_multi_worker(strategy):
+        return None
+    return resolver.task_type, resolver.task_id
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files: the chief, or worker 0 where the cluster names no chief."""
+    task = _task(strategy)
+    if task is None or task[0] == "chief":
         return True
-    if resolver.task_type == "chief":
-        return True
-    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+    return task == ("worker", 0) and "chief" not in strategy.cluster_resolver.cluster_spec().jobs
 
 
 def worker_name(strategy: tf.distribute.Strategy) -> str:
     """``<task type><index>`` of this process in its cluster (``chief`` alone for one process)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type or not is_multi_worker(strategy):
-        return "chief"
-    return f"{resolver.task_type}{resolver.task_id}"
+    task = _task(strategy)
+    return "chief" if task is None else f"{task[0]}{task[1]}"
 
 
 def replica_batch_size(strategy: tf.distribute.Strategy, global_batch_size: int) -> int:
