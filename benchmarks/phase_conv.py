@@ -14,9 +14,13 @@ import argparse
 import statistics
 import time
 
-import tensorflow as tf
+from infogan_tf.process import prefer_onednn
 
-from infogan_tf.fast_layers import transposed_conv_by_phases
+prefer_onednn()  # before TensorFlow loads
+
+import tensorflow as tf  # noqa: E402
+
+from infogan_tf.fast_layers import transposed_conv_by_phases  # noqa: E402
 
 # (input height/width, input channels, output channels, stride); kernel 4 for stride 2, 3 for stride 1
 SHAPES = [(14, 64, 1, 2), (14, 64, 3, 2), (14, 64, 4, 2), (14, 64, 8, 2), (7, 128, 64, 2), (28, 64, 1, 1)]

@@ -21,10 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import tensorflow as tf
-from common import make_trainer, random_batch
-from tensorflow.tsl.profiler.protobuf import xplane_pb2
-from train_step import ISA_LIMITS, isa_line
+from infogan_tf.process import prefer_onednn
+
+prefer_onednn()  # before TensorFlow loads
+
+import tensorflow as tf  # noqa: E402
+from common import make_trainer, random_batch  # noqa: E402
+from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
+from train_step import ISA_LIMITS, isa_line  # noqa: E402
 
 
 def op_times(trace_dir: Path) -> collections.Counter:

@@ -19,13 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import make_trainer
+from infogan_tf.process import prefer_onednn
 
-from infogan_tf.checkpoints import LoadedModel, checkpoint_paths, load
-from infogan_tf.datasets import MnistDataset, resolve_data_dir
-from infogan_tf.evaluation.metrics import clustering_errors, confusion
-from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics
-from infogan_tf.trainer import Callback, StopTraining
+prefer_onednn()  # before TensorFlow loads
+
+from common import make_trainer  # noqa: E402
+
+from infogan_tf.checkpoints import LoadedModel, checkpoint_paths, load  # noqa: E402
+from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.evaluation.metrics import clustering_errors, confusion  # noqa: E402
+from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics  # noqa: E402
+from infogan_tf.trainer import Callback, StopTraining  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,13 +27,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-import tensorflow as tf
-from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates
-from matplotlib.figure import Figure
+from infogan_tf.process import ONEDNN_VARIABLE, onednn_enabled, prefer_onednn
 
-from infogan_tf import strategies
-from infogan_tf.datasets import MnistDataset, resolve_data_dir
-from infogan_tf.step import Invariance
+prefer_onednn()  # before TensorFlow loads
+
+import tensorflow as tf  # noqa: E402
+from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, summary, time_updates  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from infogan_tf import strategies  # noqa: E402
+from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.step import Invariance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISA_LIMITS = {
@@ -50,7 +54,11 @@ def isa_line(isa: str) -> str:
     flags = set(re.search(r"flags\s*:\s*(.+)", info).group(1).split()) if "flags" in info else set()
     present = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
     cap = ", ".join(f"{k}={v}" for k, v in ISA_LIMITS[isa].items()) or "none"
-    return f"CPU: {model.group(1) if model else 'unknown'}; has {' '.join(present) or 'none of avx2..amx'}; cap: {cap}"
+    kernels = "oneDNN" if onednn_enabled() else f"Eigen ({ONEDNN_VARIABLE}=0 or not x86)"
+    return (
+        f"CPU: {model.group(1) if model else 'unknown'}; has {' '.join(present) or 'none of avx2..amx'}; "
+        f"cap: {cap}; TF kernels: {kernels}"
+    )
 
 
 PEER_SCRIPT = REPO.parent / "shared" / "bench" / "peer_torch_step.py"

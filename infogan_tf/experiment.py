@@ -26,7 +26,7 @@ import tensorflow as tf
 from absl import app, flags
 from absl import logging as absl_logging
 
-from infogan_tf import export, sampling, strategies
+from infogan_tf import export, process, sampling, strategies
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
@@ -375,6 +375,8 @@ def _train_main(argv: list[str]) -> None:
         strategy = make_strategy()
         dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
         (base, runs), results = run_names(), {}
+        if not FLAGS.exp_name:  # the name is a new timestamp each time: the same command would start another run
+            process.set_rerun_command(f"rerun the same command with --exp_name={base}")
         sample_classifier = check_run_setup(dataset, runs)
         for seed, exp_name in runs:
             run = build(seed, exp_name, dataset, strategy=strategy)
@@ -401,7 +403,7 @@ def _train_main(argv: list[str]) -> None:
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")
     except TrainingInterrupted as e:
-        print(f"{e}; saved {run.checkpoint.latest}; rerun the same command to resume", file=sys.stderr)
+        print(f"{e}; saved {run.checkpoint.latest}; {process.rerun_command()} to resume", file=sys.stderr)
         sys.exit(128 + e.signum)
 
 
@@ -433,7 +435,7 @@ def _evaluate_main(argv: list[str]) -> None:
 
 def _os_error(e: OSError) -> str:
     if e.errno == errno.ENOSPC:
-        return f"the disk is full ({e.filename or e}); free space and rerun the same command to resume"
+        return f"the disk is full ({e.filename or e}); free space and {process.rerun_command()} to resume"
     return f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}"
 
 

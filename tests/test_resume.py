@@ -93,6 +93,28 @@ def test_sigterm_checkpoints_then_resumes(tmp_path, mnist_dir):
     assert steps_logged(tmp_path, "termed") == [10, 20, 30, 40, 50, 60]
 
 
+def test_a_run_named_by_its_timestamp_is_told_how_to_resume_it(tmp_path, mnist_dir):
+    """Without --exp_name, the same command would start a new run: the stop line names the run's generated name."""
+    cmd = [c for c in command(tmp_path, mnist_dir, "unused") if not c.startswith("--exp_name=")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.time() + 300
+    while not list((tmp_path / "ckt").glob("mnist_*/checkpoint")):
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+    (run_dir,) = (tmp_path / "ckt").iterdir()
+    hint = f"rerun the same command with --exp_name={run_dir.name} to resume"
+    assert hint in err, err[-3000:]
+    result = run([*cmd, f"--exp_name={run_dir.name}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resumed from" in result.stdout
+    assert steps_logged(tmp_path, run_dir.name) == [10, 20, 30, 40, 50, 60]
+    assert [p.name for p in (tmp_path / "ckt").iterdir()] == [run_dir.name]
+
+
 def test_a_different_architecture_is_refused_in_one_line(tmp_path, mnist_dir):
     first = run(command(tmp_path, mnist_dir, "arch", "--max_epoch=1"))
     assert first.returncode == 0, first.stderr[-3000:]
