@@ -37,14 +37,13 @@ def _exit_on_signal(signum: int, frame) -> None:
 
 
 def prefer_onednn() -> bool:
-    """Ask TensorFlow for its oneDNN kernels on any x86-64 CPU; True if the request can still take effect.
+    """Ask TensorFlow for its oneDNN kernels on any x86-64 CPU; False where it is too late (TF loaded) or not x86.
 
     TensorFlow's x86 Linux wheels switch oneDNN on by themselves only on CPUs with AVX-512
     VNNI-class instructions; elsewhere (an AVX2-only AMD EPYC, say) every convolution and
-    matmul runs on Eigen, whose convolution gradients made the default update 1.4x slower
-    there (README, Speed). TensorFlow reads the variable once, when it loads, so this must
-    run before the first ``import tensorflow``; a value the user set (0 turns oneDNN off)
-    is left as it is.
+    matmul runs on Eigen, whose convolution gradients are far slower (README, Speed).
+    TensorFlow reads the variable once, when it loads, so this must run before the first
+    ``import tensorflow``; a value the user set (0 turns oneDNN off) is left as it is.
     """
     if "tensorflow" in sys.modules or platform.machine().lower() not in ("x86_64", "amd64"):
         return False
