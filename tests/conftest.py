@@ -3,15 +3,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-import tensorflow as tf
+from infogan_tf.process import prefer_onednn
 
-from infogan_tf import experiment
-from infogan_tf.datasets import ImageDataset
-from infogan_tf.experiment import Run, build_trainer
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC
-from infogan_tf.models import ModelConfig
+prefer_onednn()  # the kernels the launchers run, before TensorFlow loads
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from infogan_tf import experiment  # noqa: E402
+from infogan_tf.datasets import ImageDataset  # noqa: E402
+from infogan_tf.experiment import Run, build_trainer  # noqa: E402
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
+from infogan_tf.models import ModelConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"

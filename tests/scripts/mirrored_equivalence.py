@@ -11,17 +11,21 @@ they would hide a wrongly scaled gradient, which SGD passes straight into the we
 import json
 import sys
 
-import keras
-import numpy as np
-import tensorflow as tf
+from infogan_tf.process import prefer_onednn
 
-from infogan_tf import strategies
-from infogan_tf.datasets import ImageDataset
-from infogan_tf.experiment import build_trainer
-from infogan_tf.latent_spec import MNIST_LATENT_SPEC
-from infogan_tf.models import ModelConfig
-from infogan_tf.step import InfoGANStep
-from infogan_tf.trainer import InfoGANTrainer
+prefer_onednn()  # the kernels the launchers run, before TensorFlow loads
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from infogan_tf import strategies  # noqa: E402
+from infogan_tf.datasets import ImageDataset  # noqa: E402
+from infogan_tf.experiment import build_trainer  # noqa: E402
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
+from infogan_tf.models import ModelConfig  # noqa: E402
+from infogan_tf.step import InfoGANStep  # noqa: E402
+from infogan_tf.trainer import InfoGANTrainer  # noqa: E402
 
 strategies.split_cpu(2)
 BATCH = 8
