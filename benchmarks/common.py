@@ -60,21 +60,22 @@ def _macs_per_sample(model: keras.Model) -> int:
 
 
 def step_flops(
-    model: RegularizedGAN, batch_size: int, reuse_fake_batch: bool = False, invariance: bool = False
+    model: RegularizedGAN, batch_size: int, reuse_fake_batch: bool = False, invariance_copies: int = 0
 ) -> float:
     """FLOPs of one update (1 MAC = 2 FLOPs, backward = 2x forward; the shared bench's "3x" count).
 
     D step: G forward, D on real (fwd + bwd), D and Q on fake (fwd + bwd);
     G step: G, D and Q forward and backward (G's forward is the D step's with ``reuse_fake_batch``).
-    The invariance term adds D's body on the transformed copy and Q on it and on the real
-    batch, each forward and backward.
+    The invariance term adds D's body on each of ``invariance_copies`` transformed copies
+    and Q on them and on the real batch, each forward and backward.
     """
     nets = model.networks
     g = 2 * _macs_per_sample(nets.generator)
     d = 2 * (_macs_per_sample(nets.d_body) + _macs_per_sample(nets.d_head))
     q = 2 * _macs_per_sample(nets.q_head)
     g_step = (2 if reuse_fake_batch else 3) * g + 3 * (d + q)
-    extra = 3 * 2 * _macs_per_sample(nets.d_body) + 2 * 3 * q if invariance else 0
+    copies = invariance_copies
+    extra = copies * 3 * 2 * _macs_per_sample(nets.d_body) + (copies + 1) * 3 * q if copies else 0
     return batch_size * (g + 3 * d + 3 * (d + q) + g_step + extra)
 
 

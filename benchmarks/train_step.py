@@ -96,6 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cpu_devices", type=int, default=1, help="logical CPU devices (for --strategy=mirrored)")
     p.add_argument("--sync_batch_norm", action="store_true", help="BatchNorm statistics over the global batch")
     p.add_argument("--invariance_coeff", type=float, default=0.0, help="time the step with the invariance term")
+    p.add_argument("--invariance_copies", type=int, default=1, help="the invariance term's copies per real image")
     p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
     args = p.parse_args(argv)
     if args.smoke:
@@ -114,7 +115,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         reuse_fake_batch=reuse_fake_batch,
         strategy=args.strategy_object,
         sync_batch_norm=args.sync_batch_norm,
-        invariance=Invariance(args.invariance_coeff),
+        invariance=Invariance(args.invariance_coeff, copies=args.invariance_copies),
     )
     update = trainer.eager_update if mode == "eager" else trainer.update
     distributed = strategies.is_distributed(args.strategy_object)
@@ -137,7 +138,8 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
 
     ms = time_updates(step, lambda: trainer.step.numpy(), args.steps, args.reps, args.warmup)
     stats = summary(ms)
-    flops = step_flops(trainer.model, batch, reuse_fake_batch, invariance=args.invariance_coeff > 0)
+    copies = args.invariance_copies if args.invariance_coeff > 0 else 0
+    flops = step_flops(trainer.model, batch, reuse_fake_batch, invariance_copies=copies)
     return {
         "batch": batch,
         "mode": mode,
@@ -150,6 +152,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         "gflop_per_update": flops / 1e9,
         "replicas": args.strategy_object.num_replicas_in_sync,
         "invariance_coeff": args.invariance_coeff,
+        "invariance_copies": copies,
     }
 
 

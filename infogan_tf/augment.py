@@ -1,8 +1,8 @@
 """Small random changes of real images that keep what they show: the T(x) of the invariance term.
 
 One ``ImageProjectiveTransformV3`` op warps the whole batch, each image by its own
-rotation and shift (bilinear, the border filled with the value of a blank pixel), so the
-transform costs one pass over the batch.
+rotation, scale and shift (bilinear, the border filled with the value of a blank pixel),
+so the transform costs one pass over the batch.
 """
 
 from __future__ import annotations
@@ -13,14 +13,19 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 
-def affine_transforms(angles: tf.Tensor, shifts: tf.Tensor, height: int, width: int) -> tf.Tensor:
+def affine_transforms(
+    angles: tf.Tensor, shifts: tf.Tensor, height: int, width: int, scales: tf.Tensor | None = None
+) -> tf.Tensor:
     """Rows ``[a0, a1, a2, b0, b1, b2, 0, 0]`` mapping each output pixel to where it is read in the input.
 
-    ``angles`` (radians, counter-clockwise on the screen) and ``shifts`` (``[dx, dy]`` in
-    pixels, right and down) per image; rotation is about the image's centre.
+    ``angles`` (radians, counter-clockwise on the screen), ``shifts`` (``[dx, dy]`` in
+    pixels, right and down) and ``scales`` (above 1 enlarges; default 1) per image;
+    rotation and scaling are about the image's centre.
     """
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     cos, sin = tf.cos(angles), tf.sin(angles)
+    if scales is not None:
+        cos, sin = cos / scales, sin / scales
     x0, y0 = cx + shifts[:, 0], cy + shifts[:, 1]
     zeros = tf.zeros_like(angles)
     return tf.stack([cos, -sin, cx - cos * x0 + sin * y0, sin, cos, cy - sin * x0 - cos * y0, zeros, zeros], axis=1)
@@ -33,19 +38,23 @@ def random_affine(
     max_degrees: float,
     max_shift: float,
     fill_value: float = 0.0,
+    max_scale: float = 0.0,
 ) -> tf.Tensor:
-    """Each image of ``images`` (flat, as the pipeline gives them) rotated and shifted at random.
+    """Each image of ``images`` (flat, as the pipeline gives them) rotated, scaled and shifted at random.
 
     Angles are uniform in +-``max_degrees``, shifts uniform in +-``max_shift`` pixels along
-    each axis, drawn from ``rng`` (the step's latent RNG, so a resumed run repeats them).
+    each axis, scales uniform in 1 +- ``max_scale``, drawn from ``rng`` (the step's latent
+    RNG, so a resumed run repeats them). With ``max_scale=0`` no scale is drawn, so the
+    draws are the ones made before scaling existed.
     """
     height, width, channels = image_shape
     n = tf.shape(images)[0]
     angles = rng.uniform([n], -max_degrees, max_degrees) * (math.pi / 180.0)
     shifts = rng.uniform([n, 2], -max_shift, max_shift)
+    scales = rng.uniform([n], 1.0 - max_scale, 1.0 + max_scale) if max_scale else None
     warped = tf.raw_ops.ImageProjectiveTransformV3(
         images=tf.reshape(images, [n, height, width, channels]),
-        transforms=affine_transforms(angles, shifts, height, width),
+        transforms=affine_transforms(angles, shifts, height, width, scales),
         output_shape=tf.constant([height, width]),
         fill_value=tf.constant(fill_value, images.dtype),
         interpolation="BILINEAR",

@@ -310,7 +310,9 @@ def build(
             jit_compile=f.jit_compile,
             strategy=strategy,
             check_interval=f.check_interval or (GPU_CHECK_INTERVAL if gpu else 1),
-            invariance=Invariance(f.invariance_coeff, f.invariance_degrees, f.invariance_shift),
+            invariance=Invariance(
+                f.invariance_coeff, f.invariance_degrees, f.invariance_shift, f.invariance_copies, f.invariance_scale
+            ),
         )
     except ValueError as e:
         raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e

@@ -53,6 +53,20 @@ flags.DEFINE_float(
     "invariance_degrees", 15.0, "Largest rotation of the invariance term's copies.", lower_bound=0.0, upper_bound=180.0
 )
 flags.DEFINE_float("invariance_shift", 2.0, "Largest shift (pixels) of the invariance term's copies.", lower_bound=0.0)
+flags.DEFINE_float(
+    "invariance_scale",
+    0.0,
+    "Largest scaling of the invariance term's copies, either way (0.1: by 0.9 to 1.1); 0: none.",
+    lower_bound=0.0,
+    upper_bound=0.5,
+)
+flags.DEFINE_integer(
+    "invariance_copies",
+    1,
+    "Transformed copies paired with each real image in the invariance term (IIC's sample repeats).",
+    lower_bound=1,
+    upper_bound=8,
+)
 flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of G.")
 flags.DEFINE_float("discriminator_learning_rate", 2e-4, "Adam learning rate of D and Q.")
 flags.DEFINE_float(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -38,23 +39,45 @@ class Invariance:
     """An option beyond the paper: Q's categorical code of a real image should survive small changes of it.
 
     D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
-    of real images x and of T(x), a random rotation (up to ``max_degrees``) and shift (up
-    to ``max_shift`` pixels), as IIC (Ji et al. 2019) trains a clustering head. It uses no
-    labels; G is trained as before, so the code still has to name what G draws. With
-    several categorical codes, their terms add.
+    of real images x and of T(x), a random rotation (up to ``max_degrees``), scaling (by
+    up to ``max_scale`` either way) and shift (up to ``max_shift`` pixels), as IIC (Ji et
+    al. 2019) trains a clustering head. With ``copies`` > 1 each image is paired with that
+    many copies, each transformed anew, and the joint of c and c' is taken over all pairs
+    (IIC's "sample repeats"): more pairs per real batch, at one more pass of D's body each.
+    It uses no labels; G is trained as before, so the code still has to name what G draws.
+    With several categorical codes, their terms add.
     """
 
     coeff: float = 0.0
     max_degrees: float = 15.0
     max_shift: float = 2.0
+    copies: int = 1
+    max_scale: float = 0.0
 
-    def transform(self, real_x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator) -> tf.Tensor:
+    def __post_init__(self) -> None:
+        if self.copies < 1:
+            raise ValueError(f"the invariance term needs at least one copy per image, not {self.copies}")
+        if not 0.0 <= self.max_scale < 1.0:
+            raise ValueError(f"the invariance term's max_scale must be in [0, 1), not {self.max_scale}")
+
+    def transform(self, real_x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator) -> list[tf.Tensor]:
+        """``copies`` transformed copies of the real batch."""
         blank = model.config.output_range[0]
-        return augment.random_affine(real_x, model.image_shape, rng, self.max_degrees, self.max_shift, blank)
+        return [
+            augment.random_affine(
+                real_x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale
+            )
+            for _ in range(self.copies)
+        ]
 
-    def mutual_info(self, model: RegularizedGAN, real: Discrimination, copy: Discrimination) -> tf.Tensor:
-        pairs = zip(model.categorical_probs(real.reg_dist_info), model.categorical_probs(copy.reg_dist_info))
-        return tf.add_n([losses.paired_cluster_mutual_info(p, p_copy) for p, p_copy in pairs])
+    def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
+        terms = []
+        real_probs = model.categorical_probs(real.reg_dist_info)
+        copy_probs = zip(*(model.categorical_probs(c.reg_dist_info) for c in copies))
+        for probs, copied in zip(real_probs, copy_probs):
+            tiled = tf.concat([probs] * len(copied), axis=0)
+            terms.append(losses.paired_cluster_mutual_info(tiled, tf.concat(list(copied), axis=0)))
+        return tf.add_n(terms)
 
 
 class InfoGANStep:
@@ -151,7 +174,7 @@ class InfoGANStep:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
-        copies = [self.invariance.transform(real_x, model, self.rng)] if self.invariance else []
+        copies = self.invariance.transform(real_x, model, self.rng) if self.invariance else []
         with tf.GradientTape() as tape:
             real, fake, *copied = model.discriminate_real_fake_and_copies(
                 real_x, fake_x, copies, training=True, detach_q=q_only
@@ -159,7 +182,7 @@ class InfoGANStep:
             loss = self._loss(z, fake, real)
             objective = loss.discriminator_objective
             if self.invariance:
-                invariance_mi = self.invariance.mutual_info(model, real, copied[0])
+                invariance_mi = self.invariance.mutual_info(model, real, copied)
                 objective -= self.invariance.coeff * invariance_mi
             objective = self._objective(objective, self.discriminator_optimizer)
         apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)

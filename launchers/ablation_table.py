@@ -37,6 +37,8 @@ ORIGINAL = {
     "invariance_coeff": "0.0",
     "invariance_degrees": "15.0",
     "invariance_shift": "2.0",
+    "invariance_scale": "0.0",
+    "invariance_copies": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""
 

@@ -44,3 +44,32 @@ def test_random_affine_keeps_flat_shape_and_with_no_range_changes_nothing():
     np.testing.assert_allclose(same, flat, atol=1e-6)
     moved = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 15.0, 2.0)
     assert moved.shape == flat.shape and not np.allclose(moved, flat)
+
+
+def test_a_scale_reads_each_pixel_from_its_point_pulled_toward_the_centre():
+    """Bilinear reading is exact on a ramp: scaled by s about the centre c, x shows the input at c + (x - c) / s."""
+    h, w, scale = 9, 11, 1.25
+    ramp = np.tile(np.arange(w, dtype=np.float32), (h, 1))[None]
+    transforms = augment.affine_transforms(
+        tf.constant([0.0]), tf.constant([[0.0, 0.0]]), h, w, scales=tf.constant([scale])
+    )
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.constant(ramp[..., None]),
+        transforms=transforms,
+        output_shape=tf.constant([h, w]),
+        fill_value=tf.constant(-1.0),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    ).numpy()[0, :, :, 0]
+    centre = (w - 1) / 2
+    expected = centre + (np.arange(w) - centre) / scale
+    np.testing.assert_allclose(out, np.tile(expected, (h, 1)), atol=1e-5)
+
+
+def test_random_affine_draws_no_scale_unless_asked_so_earlier_draws_repeat():
+    flat = tf.constant(np.random.default_rng(3).random((4, 784), dtype=np.float32))
+    plain = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0)
+    unscaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.0)
+    scaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.2)
+    np.testing.assert_array_equal(plain, unscaled)
+    assert not np.allclose(plain, scaled)

@@ -11,7 +11,9 @@ from conftest import RandomImages, changed, make_run, real_batch, snapshot
 
 from infogan_tf.callbacks import ProgressBar
 from infogan_tf.datasets import MnistDataset
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.losses import NonFiniteLossError
+from infogan_tf.models import Discrimination, ModelConfig
 from infogan_tf.step import Invariance
 from infogan_tf.trainer import Callback, StopTraining
 
@@ -252,3 +254,37 @@ def test_the_invariance_term_enters_ds_update_and_is_logged(tmp_path):
 def test_the_invariance_term_needs_a_categorical_code(tmp_path):
     with pytest.raises(ValueError, match="needs a categorical code"):
         make_run(tmp_path, latent_spec="uniform:62,uniform:2:reg", invariance=Invariance(1.0))
+
+
+def test_with_several_copies_the_joint_is_taken_over_every_pair():
+    """IIC's sample repeats: each real image paired with each of its copies, one joint over all 2n pairs (numpy)."""
+    model = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)).build()
+    width = model.reg_latent_dist.dist_flat_dim
+    real, *copies = (
+        Discrimination(None, None, model.reg_latent_dist.activate_dist(tf.random.stateless_normal([6, width], [i, 0])))
+        for i in range(3)
+    )
+    probs = [model.categorical_probs(d.reg_dist_info)[0].numpy().astype(np.float64) for d in (real, *copies)]
+    joint = np.vstack([probs[0], probs[0]]).T @ np.vstack(probs[1:]) / 12
+    joint = (joint + joint.T) / 2
+    expected = np.sum(joint * np.log(joint / (joint.sum(1, keepdims=True) * joint.sum(0, keepdims=True))))
+    got = Invariance(1.0, copies=2).mutual_info(model, real, copies)
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_copies_and_scaling_change_ds_update(tmp_path):
+    """Two scaled copies per image train D differently from one unscaled copy, from the same seed."""
+    q_weights = {}
+    for name, invariance in {"one": Invariance(1.0), "two": Invariance(1.0, copies=2, max_scale=0.1)}.items():
+        run = make_run(tmp_path / name, invariance=invariance, max_epoch=1, updates_per_epoch=1)
+        run.start()
+        logs = run.train()
+        assert 0.0 <= logs["MI_invariance"] <= np.log(10)
+        q_weights[name] = [v.numpy() for v in run.trainer.model.networks.q_head.trainable_variables]
+    assert not all(np.array_equal(a, b) for a, b in zip(q_weights["one"], q_weights["two"]))
+
+
+@pytest.mark.parametrize("bad", [dict(copies=0), dict(max_scale=1.0), dict(max_scale=-0.1)])
+def test_an_impossible_invariance_setting_is_refused(bad):
+    with pytest.raises(ValueError, match="invariance term"):
+        Invariance(1.0, **bad)
