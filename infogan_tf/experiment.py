@@ -232,6 +232,7 @@ def model_config(dataset: ImageDataset, flag_values: flags.FlagValues = FLAGS) -
         precision=f.precision,
         layer_kit=f.layer_kit,
         sync_batch_norm=f.sync_batch_norm,
+        overclusters=f.invariance_overclusters,
     )
 
 

@@ -61,6 +61,12 @@ flags.DEFINE_float(
     upper_bound=0.5,
 )
 flags.DEFINE_integer(
+    "invariance_overclusters",
+    0,
+    "Clusters of an auxiliary head on D's body trained by the invariance term (IIC's over-clustering); 0: none.",
+    lower_bound=0,
+)
+flags.DEFINE_integer(
     "invariance_copies",
     1,
     "Transformed copies paired with each real image in the invariance term (IIC's sample repeats).",
@@ -257,3 +263,17 @@ def _valid_seeds(values: list[str] | None) -> bool:
 flags.register_validator("seeds", _valid_seeds)
 flags.register_validator("exp_name", _valid_run_name("exp_name"))
 flags.register_validator("baseline", _valid_run_name("baseline"))
+
+
+def _overclusters_need_the_term(values: dict) -> bool:
+    if values["invariance_overclusters"] and not values["invariance_coeff"]:
+        raise flags.ValidationError(
+            "--invariance_overclusters adds a head that only the invariance term trains: "
+            "set --invariance_coeff > 0 too, or leave --invariance_overclusters at 0"
+        )
+    if values["invariance_overclusters"] == 1:
+        raise flags.ValidationError("--invariance_overclusters needs at least 2 clusters (or 0 for none)")
+    return True
+
+
+flags.register_multi_flags_validator(["invariance_overclusters", "invariance_coeff"], _overclusters_need_the_term)

@@ -49,7 +49,9 @@ class ModelConfig:
     ``architecture`` fields fix the variables and the function, so a resume must keep
     them; ``precision``, ``layer_kit`` and ``sync_batch_norm`` (BatchNorm statistics over
     the global batch, not each replica's) only choose how it is computed (same
-    variables), so a run may resume with others, e.g. on GPUs.
+    variables), so a run may resume with others, e.g. on GPUs. ``overclusters`` > 0
+    adds IIC's auxiliary over-clustering head on D's body (see ``step.Invariance``); 0,
+    the original's model, has none.
     """
 
     latent_spec: str
@@ -60,13 +62,19 @@ class ModelConfig:
     precision: str = "float32"
     layer_kit: str = "auto"
     sync_batch_norm: bool = False
+    overclusters: int = 0
 
-    ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak")
+    ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak", "overclusters")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent_spec", format_latent_spec(parse_latent_spec(self.latent_spec)))
         object.__setattr__(self, "image_shape", tuple(int(d) for d in self.image_shape))
         object.__setattr__(self, "leak", float(self.leak))
+        object.__setattr__(self, "overclusters", int(self.overclusters))
+        if self.overclusters == 1 or self.overclusters < 0:
+            raise ValueError(
+                f"an over-clustering head needs at least 2 clusters (or 0 for none), not {self.overclusters}"
+            )
         if self.output_dist not in OUTPUT_DISTRIBUTIONS:
             raise ValueError(
                 f"unknown output distribution '{self.output_dist}'; known: {', '.join(sorted(OUTPUT_DISTRIBUTIONS))}"
@@ -109,12 +117,14 @@ class Discrimination(NamedTuple):
 
     The original returned a sample from Q as well; it was never used in training, so it
     is not drawn here (``reg_latent_dist.sample(reg_dist_info)`` draws one). Q alone on
-    transformed copies of real images (the invariance term) leaves D's fields None.
+    transformed copies of real images (the invariance term) leaves D's fields None;
+    ``overclusters`` holds the over-clustering head's probabilities where it was run.
     """
 
     d: tf.Tensor | None
     d_logit: tf.Tensor | None
     reg_dist_info: DistInfo | None
+    overclusters: tf.Tensor | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,15 +182,22 @@ class RegularizedGAN:
         self.reg_disc_latent_dist = self._disc.child
         self.reg_cont_latent_dist = self._cont.child
 
+        kit = LayerKit(resolve_layer_kit(config.layer_kit), config.precision, config.sync_batch_norm)
         self.networks = build_networks(
             config.network_type,
-            LayerKit(resolve_layer_kit(config.layer_kit), config.precision, config.sync_batch_norm),
+            kit,
             image_shape=self.image_shape,
             latent_dim=self.latent_dist.dim,
             q_flat_dim=self.reg_latent_dist.dist_flat_dim,
             output_flat_dim=self.output_dist.dist_flat_dim,
             leak=config.leak,
         )
+        self.overcluster_head = None
+        if config.overclusters:
+            features = self.networks.d_body.output_shape[-1]
+            self.overcluster_head = keras.Sequential(
+                [keras.Input((features,)), kit.dense(config.overclusters)], name="overcluster_head"
+            )
 
     @property
     def generator_variables(self) -> list[tf.Variable]:
@@ -188,12 +205,14 @@ class RegularizedGAN:
 
     @property
     def discriminator_variables(self) -> list[tf.Variable]:
-        return [v for m in self.networks.discriminator_models for v in m.trainable_variables]
+        heads = (self.overcluster_head,) if self.overcluster_head else ()
+        return [v for m in (*self.networks.discriminator_models, *heads) for v in m.trainable_variables]
 
     @property
     def keras_models(self) -> dict[str, keras.Model]:
         """The stacks by name, for checkpoints and summaries."""
-        return {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
+        models = {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
+        return {**models, "overcluster_head": self.overcluster_head} if self.overcluster_head else models
 
     def discriminate(
         self, x_var: tf.Tensor, training: bool = False, detach_q: bool = False, with_q: bool = True
@@ -230,17 +249,26 @@ class RegularizedGAN:
         """``discriminate_real_and_fake``, and Q (not D) on each of ``copies``; with copies, Q on real images too.
 
         For the invariance term, which compares Q's reading of real images with its
-        reading of their transformed copies. One pass of D's body over all batches, each
-        with its own BatchNorm statistics.
+        reading of their transformed copies (and the over-clustering head's, where the
+        model has one). One pass of D's body over all batches, each with its own
+        BatchNorm statistics.
         """
         bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x, *copies], training)
         real_logit, fake_logit = apply_per_batch(self.networks.d_head, bodies[:2], training)
-        with_copies = bool(copies)
-        return [
-            self._heads(bodies[0], real_logit, training, detach_q=False, with_q=with_copies),
-            self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True),
-            *(Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[2:]),
-        ]
+        if not copies:
+            return [
+                self._heads(bodies[0], real_logit, training, detach_q=False, with_q=False),
+                self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True),
+            ]
+        real = self._heads(bodies[0], real_logit, training, detach_q=False, with_q=True)
+        copied = [Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[2:]]
+        if self.overcluster_head is not None:
+            real = real._replace(overclusters=self._overclusters(bodies[0]))
+            copied = [c._replace(overclusters=self._overclusters(b)) for c, b in zip(copied, bodies[2:])]
+        return [real, self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True), *copied]
+
+    def _overclusters(self, body: tf.Tensor) -> tf.Tensor:
+        return tf.nn.softmax(tf.cast(self.overcluster_head(body), tf.float32))
 
     def categorical_probs(self, reg_dist_info: DistInfo) -> list[tf.Tensor]:
         """Q's posterior probabilities of each categorical code, in the latent spec's order."""

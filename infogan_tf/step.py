@@ -45,7 +45,8 @@ class Invariance:
     many copies, each transformed anew, and the joint of c and c' is taken over all pairs
     (IIC's "sample repeats"): more pairs per real batch, at one more pass of D's body each.
     It uses no labels; G is trained as before, so the code still has to name what G draws.
-    With several categorical codes, their terms add.
+    With several categorical codes, their terms add. A model with an over-clustering head
+    (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
     """
 
     coeff: float = 0.0
@@ -71,13 +72,20 @@ class Invariance:
         ]
 
     def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
-        terms = []
+        """I(c; c') of every categorical code, summed."""
         real_probs = model.categorical_probs(real.reg_dist_info)
         copy_probs = zip(*(model.categorical_probs(c.reg_dist_info) for c in copies))
-        for probs, copied in zip(real_probs, copy_probs):
-            tiled = tf.concat([probs] * len(copied), axis=0)
-            terms.append(losses.paired_cluster_mutual_info(tiled, tf.concat(list(copied), axis=0)))
-        return tf.add_n(terms)
+        return tf.add_n([_paired_mutual_info(probs, copied) for probs, copied in zip(real_probs, copy_probs)])
+
+    def overcluster_mutual_info(self, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
+        """The same for the over-clustering head (IIC's auxiliary head: finer clusters shape D's body)."""
+        return _paired_mutual_info(real.overclusters, [c.overclusters for c in copies])
+
+
+def _paired_mutual_info(probs: tf.Tensor, copied: Sequence[tf.Tensor]) -> tf.Tensor:
+    """IIC's I(c; c') from one joint over the pairs of ``probs``' rows with each of ``copied``'s."""
+    tiled = tf.concat([probs] * len(copied), axis=0)
+    return losses.paired_cluster_mutual_info(tiled, tf.concat(list(copied), axis=0))
 
 
 class InfoGANStep:
@@ -118,6 +126,8 @@ class InfoGANStep:
         self.invariance = invariance if invariance and invariance.coeff else None
         if self.invariance and not any(isinstance(d, Categorical) for d in model.reg_latent_dist.dists):
             raise ValueError("the invariance term needs a categorical code in the latent spec")
+        if model.overcluster_head is not None and not self.invariance:
+            raise ValueError("an over-clustering head is trained only by the invariance term: set its coefficient > 0")
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         self.replica_batch_size = strategies.replica_batch_size(self.strategy, batch_size)
@@ -155,7 +165,11 @@ class InfoGANStep:
             if "stddev" in dist.dist_info_keys:
                 keys += [f"max_std_{idx}", f"min_std_{idx}"]
         keys += ["MI", "CrossEnt", "max_real_d", "min_real_d", "max_fake_d", "min_fake_d"]
-        return keys + ["MI_invariance"] if self.invariance else keys
+        if self.invariance:
+            keys.append("MI_invariance")
+            if self.model.overcluster_head is not None:
+                keys.append("MI_overcluster")
+        return keys
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
         return losses.infogan_loss(
@@ -184,11 +198,16 @@ class InfoGANStep:
             if self.invariance:
                 invariance_mi = self.invariance.mutual_info(model, real, copied)
                 objective -= self.invariance.coeff * invariance_mi
+                if model.overcluster_head is not None:
+                    overcluster_mi = self.invariance.overcluster_mutual_info(real, copied)
+                    objective -= self.invariance.coeff * overcluster_mi
             objective = self._objective(objective, self.discriminator_optimizer)
         apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
         logs = self._logs(loss, real, fake)
         if self.invariance:
             logs["MI_invariance"] = invariance_mi
+            if model.overcluster_head is not None:
+                logs["MI_overcluster"] = overcluster_mi
         return logs
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:

@@ -39,6 +39,7 @@ ORIGINAL = {
     "invariance_shift": "2.0",
     "invariance_scale": "0.0",
     "invariance_copies": "1",
+    "invariance_overclusters": "0",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""
 

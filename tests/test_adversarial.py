@@ -229,10 +229,14 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--eval_samples=2", "--eval_samples"),
         ("--batch_size=60000", "--batch_size=60000 exceeds the 55000 training images of mnist"),
         ("--network_type=svhn", "the model cannot be built for mnist's images: the svhn network"),
+        ("--invariance_overclusters=30", "set --invariance_coeff > 0 too"),
+        ("--invariance_overclusters=1 --invariance_coeff=1", "at least 2 clusters"),
+        ("--invariance_copies=0", "--invariance_copies"),
+        ("--invariance_scale=0.9", "--invariance_scale"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):
-    result = launcher(tmp_path, mnist_dir, "--exp_name=x", *TINY, flag)
+    result = launcher(tmp_path, mnist_dir, "--exp_name=x", *TINY, *flag.split())
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert message in result.stderr
     assert not (tmp_path / "ckt" / "x").exists()

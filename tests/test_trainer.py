@@ -288,3 +288,20 @@ def test_copies_and_scaling_change_ds_update(tmp_path):
 def test_an_impossible_invariance_setting_is_refused(bad):
     with pytest.raises(ValueError, match="invariance term"):
         Invariance(1.0, **bad)
+
+
+def test_the_invariance_term_trains_the_over_clustering_head_and_logs_its_term(tmp_path):
+    run = make_run(
+        tmp_path, invariance=Invariance(1.0), config_overrides={"overclusters": 20}, max_epoch=1, updates_per_epoch=2
+    )
+    head = run.trainer.model.overcluster_head
+    before = [v.numpy() for v in head.trainable_variables]
+    run.start()
+    logs = run.train()
+    assert 0.0 <= logs["MI_overcluster"] <= np.log(20)
+    assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, head.trainable_variables))
+
+
+def test_an_over_clustering_head_without_the_invariance_term_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="trained only by the invariance term"):
+        make_run(tmp_path, config_overrides={"overclusters": 20})
