@@ -312,7 +312,12 @@ def build(
             strategy=strategy,
             check_interval=f.check_interval or (GPU_CHECK_INTERVAL if gpu else 1),
             invariance=Invariance(
-                f.invariance_coeff, f.invariance_degrees, f.invariance_shift, f.invariance_copies, f.invariance_scale
+                f.invariance_coeff,
+                f.invariance_degrees,
+                f.invariance_shift,
+                f.invariance_copies,
+                f.invariance_scale,
+                f.invariance_fakes,
             ),
         )
     except ValueError as e:

@@ -60,6 +60,12 @@ flags.DEFINE_float(
     lower_bound=0.0,
     upper_bound=0.5,
 )
+flags.DEFINE_boolean(
+    "invariance_fakes",
+    False,
+    "Also read the categorical code through the same transforms of G's images, in both losses (a code that a "
+    "small rotation, scaling or shift destroys, e.g. a slant, is then worth less to G).",
+)
 flags.DEFINE_integer(
     "invariance_overclusters",
     0,
@@ -265,15 +271,24 @@ flags.register_validator("exp_name", _valid_run_name("exp_name"))
 flags.register_validator("baseline", _valid_run_name("baseline"))
 
 
-def _overclusters_need_the_term(values: dict) -> bool:
-    if values["invariance_overclusters"] and not values["invariance_coeff"]:
-        raise flags.ValidationError(
-            "--invariance_overclusters adds a head that only the invariance term trains: "
-            "set --invariance_coeff > 0 too, or leave --invariance_overclusters at 0"
-        )
-    if values["invariance_overclusters"] == 1:
-        raise flags.ValidationError("--invariance_overclusters needs at least 2 clusters (or 0 for none)")
+def _invariance_options_need_the_term(values: dict) -> bool:
+    if values["invariance_coeff"]:
+        if values["invariance_overclusters"] == 1:
+            raise flags.ValidationError("--invariance_overclusters needs at least 2 clusters (or 0 for none)")
+        if values["invariance_fakes"] and values["reuse_fake_batch"]:
+            raise flags.ValidationError(
+                "--invariance_fakes reads the code from the G step's own batch: drop --reuse_fake_batch"
+            )
+        return True
+    for name in ("invariance_overclusters", "invariance_fakes"):
+        if values[name]:
+            raise flags.ValidationError(
+                f"--{name} only works through the invariance term: set --invariance_coeff > 0 too, or drop --{name}"
+            )
     return True
 
 
-flags.register_multi_flags_validator(["invariance_overclusters", "invariance_coeff"], _overclusters_need_the_term)
+flags.register_multi_flags_validator(
+    ["invariance_coeff", "invariance_overclusters", "invariance_fakes", "reuse_fake_batch"],
+    _invariance_options_need_the_term,
+)

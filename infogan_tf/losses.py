@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import tensorflow as tf
 
-from infogan_tf.distributions import DistInfo, Distribution
+from infogan_tf.distributions import Categorical, DistInfo, Distribution
 
 if TYPE_CHECKING:
     from infogan_tf.models import Discrimination, RegularizedGAN
@@ -83,6 +83,13 @@ def mutual_info_terms(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: DistIn
         mi += term.mi
         cross_ent += term.cross_ent
     return MutualInfoTerms(total=MutualInfo(mi=mi, cross_ent=cross_ent), groups=groups)
+
+
+def categorical_mutual_info(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: DistInfo) -> tf.Tensor:
+    """L_I of the categorical codes of ``z`` alone, under Q's posterior ``reg_dist_info``, summed."""
+    reg = model.reg_latent_dist
+    pairs = zip(reg.dists, reg.split_var(model.reg_z(z)), reg.split_dist_info(reg_dist_info))
+    return tf.add_n([mutual_info(dist, codes, info).mi for dist, codes, info in pairs if isinstance(dist, Categorical)])
 
 
 def paired_cluster_mutual_info(probs: tf.Tensor, transformed_probs: tf.Tensor) -> tf.Tensor:

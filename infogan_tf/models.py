@@ -267,6 +267,16 @@ class RegularizedGAN:
             copied = [c._replace(overclusters=self._overclusters(b)) for c, b in zip(copied, bodies[2:])]
         return [real, self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True), *copied]
 
+    def discriminate_with_copies(
+        self, x: tf.Tensor, copies: Sequence[tf.Tensor], training: bool = False
+    ) -> list[Discrimination]:
+        """``discriminate(x)``, and Q alone on each of ``copies``: one pass of D's body, statistics per batch."""
+        bodies = apply_per_batch(self.networks.d_body, [x, *copies], training)
+        return [
+            self._heads(bodies[0], self.networks.d_head(bodies[0], training=training), training, False, True),
+            *(Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[1:]),
+        ]
+
     def _overclusters(self, body: tf.Tensor) -> tf.Tensor:
         return tf.nn.softmax(tf.cast(self.overcluster_head(body), tf.float32))
 

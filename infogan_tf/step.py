@@ -47,6 +47,12 @@ class Invariance:
     It uses no labels; G is trained as before, so the code still has to name what G draws.
     With several categorical codes, their terms add. A model with an over-clustering head
     (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
+
+    ``fakes``: G's images are transformed too, and both losses add ``coeff`` times the
+    categorical codes' L_I read by Q through T, a lower bound on I(c; T(G(z, c))). A code
+    that G writes as a slant or a position does not survive T, so G is pushed to write
+    each category as something a small rotation, scaling or shift keeps (a digit's class).
+    The continuous codes are read, as before, from the untransformed images.
     """
 
     coeff: float = 0.0
@@ -54,6 +60,7 @@ class Invariance:
     max_shift: float = 2.0
     copies: int = 1
     max_scale: float = 0.0
+    fakes: bool = False
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -61,14 +68,12 @@ class Invariance:
         if not 0.0 <= self.max_scale < 1.0:
             raise ValueError(f"the invariance term's max_scale must be in [0, 1), not {self.max_scale}")
 
-    def transform(self, real_x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator) -> list[tf.Tensor]:
-        """``copies`` transformed copies of the real batch."""
+    def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
+        """``copies`` transformed copies of the batch ``x``."""
         blank = model.config.output_range[0]
         return [
-            augment.random_affine(
-                real_x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale
-            )
-            for _ in range(self.copies)
+            augment.random_affine(x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale)
+            for _ in range(copies)
         ]
 
     def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
@@ -128,6 +133,8 @@ class InfoGANStep:
             raise ValueError("the invariance term needs a categorical code in the latent spec")
         if model.overcluster_head is not None and not self.invariance:
             raise ValueError("an over-clustering head is trained only by the invariance term: set its coefficient > 0")
+        if self.invariance and self.invariance.fakes and reuse_fake_batch:
+            raise ValueError("the invariance term on G's images needs G's own batch, not reuse_fake_batch")
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         self.replica_batch_size = strategies.replica_batch_size(self.strategy, batch_size)
@@ -169,6 +176,8 @@ class InfoGANStep:
             keys.append("MI_invariance")
             if self.model.overcluster_head is not None:
                 keys.append("MI_overcluster")
+            if self.invariance.fakes:
+                keys.append("MI_disc_transformed")
         return keys
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
@@ -188,13 +197,20 @@ class InfoGANStep:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
-        copies = self.invariance.transform(real_x, model, self.rng) if self.invariance else []
+        invariance = self.invariance
+        copies = invariance.transform(real_x, model, self.rng, invariance.copies) if invariance else []
+        if invariance and invariance.fakes:
+            copies += invariance.transform(fake_x, model, self.rng, 1)
         with tf.GradientTape() as tape:
             real, fake, *copied = model.discriminate_real_fake_and_copies(
                 real_x, fake_x, copies, training=True, detach_q=q_only
             )
             loss = self._loss(z, fake, real)
             objective = loss.discriminator_objective
+            if invariance and invariance.fakes:
+                *copied, fake_copy = copied
+                transformed_mi = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
+                objective -= invariance.coeff * transformed_mi
             if self.invariance:
                 invariance_mi = self.invariance.mutual_info(model, real, copied)
                 objective -= self.invariance.coeff * invariance_mi
@@ -208,6 +224,8 @@ class InfoGANStep:
             logs["MI_invariance"] = invariance_mi
             if model.overcluster_head is not None:
                 logs["MI_overcluster"] = overcluster_mi
+            if invariance.fakes:
+                logs["MI_disc_transformed"] = transformed_mi
         return logs
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
@@ -233,10 +251,20 @@ class InfoGANStep:
         variables = self.model.generator_variables
         with tf.GradientTape() as tape:
             fake_x, _ = self.model.generate(z, training=True)
-            g_loss = self.generator_loss(z, fake_x)
+            if self.invariance and self.invariance.fakes:
+                g_loss = self._generator_loss_with_transformed(z, fake_x)
+            else:
+                g_loss = self.generator_loss(z, fake_x)
             objective = self._objective(g_loss, self.generator_optimizer)
         apply_gradients(self.generator_optimizer, tape.gradient(objective, variables), variables)
         return g_loss
+
+    def _generator_loss_with_transformed(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
+        """G's loss, less the categorical codes' L_I read through a transformed copy of ``fake_x``."""
+        copy = self.invariance.transform(fake_x, self.model, self.rng, 1)
+        fake, fake_copy = self.model.discriminate_with_copies(fake_x, copy, training=True)
+        transformed_mi = losses.categorical_mutual_info(self.model, z, fake_copy.reg_dist_info)
+        return self._loss(z, fake).generator_loss - self.invariance.coeff * transformed_mi
 
     def generator_step_on(self, z: tf.Tensor, fake_x: tf.Tensor, generator_tape: tf.GradientTape) -> tf.Tensor:
         """The G step on the D step's batch: D's gradient at ``fake_x``, pulled back through G's recorded pass."""

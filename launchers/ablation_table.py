@@ -40,6 +40,7 @@ ORIGINAL = {
     "invariance_scale": "0.0",
     "invariance_copies": "1",
     "invariance_overclusters": "0",
+    "invariance_fakes": "false",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""
 

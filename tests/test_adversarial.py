@@ -230,6 +230,8 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--batch_size=60000", "--batch_size=60000 exceeds the 55000 training images of mnist"),
         ("--network_type=svhn", "the model cannot be built for mnist's images: the svhn network"),
         ("--invariance_overclusters=30", "set --invariance_coeff > 0 too"),
+        ("--invariance_fakes", "set --invariance_coeff > 0 too"),
+        ("--invariance_fakes --invariance_coeff=1 --reuse_fake_batch", "drop --reuse_fake_batch"),
         ("--invariance_overclusters=1 --invariance_coeff=1", "at least 2 clusters"),
         ("--invariance_copies=0", "--invariance_copies"),
         ("--invariance_scale=0.9", "--invariance_scale"),

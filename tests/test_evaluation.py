@@ -49,6 +49,11 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
         1 <= results["classifier_score"] <= 10 and results["frechet_distance"] > results["frechet_distance_real_train"]
     )
     assert 0 <= results["code_digit_agreement"] <= 1
+    counts = np.array(results["confusion"])  # rows: categories, columns: digits
+    assert counts.shape == (10, 10) and counts.sum() == len(mnist.test.images)
+    matched = sum(counts[c, d] for c, d in results["category_to_digit"].items())
+    assert results["unsupervised_error_hungarian"] == pytest.approx(1 - matched / counts.sum())
+    assert results["mi_disc_at_1000"] == results["mi_disc_final"]  # 6 updates: the last record is within 1,000
     assert (
         results["mi_disc_final"]
         == json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[-1])["MI_disc"]

@@ -7,6 +7,7 @@ from scipy import special
 
 from infogan_tf import losses
 from infogan_tf.distributions import Categorical, Product, Uniform
+from infogan_tf.models import ModelConfig
 
 RNG = np.random.default_rng(1)
 
@@ -123,3 +124,14 @@ def test_paired_cluster_mutual_info_is_iics_and_bounded_by_log_k():
     np.testing.assert_allclose(losses.paired_cluster_mutual_info(one_hot, one_hot), math.log(5), rtol=1e-5)
     uniform = np.full((20, 5), 0.2, np.float32)
     np.testing.assert_allclose(losses.paired_cluster_mutual_info(uniform, one_hot), 0.0, atol=1e-6)
+
+
+def test_categorical_mutual_info_is_log_k_less_the_cross_entropy_of_the_categorical_code_alone():
+    model = ModelConfig("uniform:3,categorical:4:reg,uniform:2:reg,categorical:3:reg", (28, 28, 1)).build()
+    z = model.latent_dist.sample_prior(32, tf.random.Generator.from_seed(3))
+    reg = model.reg_latent_dist
+    info = reg.activate_dist(tf.random.stateless_normal([32, reg.dist_flat_dim], [0, 2]))
+    probs = [info["id_0_prob"].numpy(), info["id_2_prob"].numpy()]
+    codes = [z[:, 3:7].numpy().argmax(1), z[:, 9:12].numpy().argmax(1)]
+    expected = sum(math.log(p.shape[1]) + np.mean(np.log(p[np.arange(32), c])) for p, c in zip(probs, codes))
+    np.testing.assert_allclose(losses.categorical_mutual_info(model, z, info), expected, rtol=1e-5)

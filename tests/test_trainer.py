@@ -305,3 +305,22 @@ def test_the_invariance_term_trains_the_over_clustering_head_and_logs_its_term(t
 def test_an_over_clustering_head_without_the_invariance_term_is_refused(tmp_path):
     with pytest.raises(ValueError, match="trained only by the invariance term"):
         make_run(tmp_path, config_overrides={"overclusters": 20})
+
+
+def test_reading_the_code_through_transformed_fakes_changes_both_updates_and_is_logged(tmp_path):
+    models = {}
+    for name, invariance in {"plain": Invariance(1.0), "fakes": Invariance(1.0, fakes=True)}.items():
+        run = make_run(tmp_path / name, invariance=invariance, max_epoch=1, updates_per_epoch=1)
+        run.start()
+        logs = run.train()
+        models[name] = run.trainer.model
+        assert ("MI_disc_transformed" in logs) == (name == "fakes")
+    assert logs["MI_disc_transformed"] <= np.log(10)
+    for stack in ("q_head", "generator"):
+        pairs = zip(*(getattr(m.networks, stack).trainable_variables for m in models.values()))
+        assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in pairs), stack
+
+
+def test_reading_the_code_through_transformed_fakes_needs_gs_own_batch(tmp_path):
+    with pytest.raises(ValueError, match="not reuse_fake_batch"):
+        make_run(tmp_path, invariance=Invariance(1.0, fakes=True), reuse_fake_batch=True)

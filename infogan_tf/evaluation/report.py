@@ -183,6 +183,10 @@ def write_traversals(loaded: LoadedModel, dataset: ImageDataset, out_dir: Path, 
     return names
 
 
+EARLY_UPDATES = 1000
+"""results.json records MI_disc as it stood after this many updates (how fast Q learns to read the code)."""
+
+
 def evaluate(
     checkpoint: str | Path,
     dataset: ImageDataset,
@@ -205,6 +209,9 @@ def evaluate(
     records = read_metrics(log_dir)
     if records:
         results["mi_disc_final"] = records[-1].get("MI_disc")
+        early = [r for r in records if r.get("step", math.inf) <= EARLY_UPDATES and "MI_disc" in r]
+        if early:
+            results[f"mi_disc_at_{EARLY_UPDATES}"] = early[-1]["MI_disc"]
         if all("epoch_seconds" in r for r in records):
             results["wall_time_s"] = sum(r["epoch_seconds"] for r in records)
             results["train_step_time_s"] = sum(r["update_seconds"] for r in records)
@@ -216,6 +223,7 @@ def evaluate(
             category_to_digit=clustering.hungarian_map,
             shared_digits=clustering.shared_digits,
             unclaimed_digits=clustering.unclaimed_digits,
+            confusion=counts.tolist(),
         )
         plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png", dataset.name)
     disentanglement = disentanglement_report(loaded, dataset)
