@@ -44,6 +44,7 @@ from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
+from infogan_tf.presets import PRESETS
 from infogan_tf.step import InfoGANStep, Invariance
 from infogan_tf.trainer import Callback, InfoGANTrainer, TrainingInterrupted
 
@@ -375,9 +376,31 @@ def summarize(base: str, results: dict[int, dict], flag_values: flags.FlagValues
         print((out / "summary.md").read_text())
 
 
+def preset_named_in(argv: Sequence[str]) -> str | None:
+    """The ``--preset`` that ``argv`` names (flag files included), read before the flags are parsed."""
+    probe = flags.FlagValues()
+    flags.DEFINE_string("preset", None, "", flag_values=probe)
+    try:
+        probe(list(argv), known_only=True)
+    except flags.Error:
+        return None  # the real parse reports it
+    return probe.preset if probe.preset in PRESETS else None
+
+
+def preset_line(flag_values: flags.FlagValues = FLAGS) -> str:
+    """What ``--preset`` set, and what the command line kept for itself."""
+    preset = PRESETS[flag_values.preset]
+    own = [name for name in preset.settings if flag_values[name].present]
+    kept = f"; the command line's own: {', '.join('--' + n for n in own)}" if own else ""
+    values = " ".join(f"--{name}={flag_values[name].value}" for name in preset.settings)
+    return f"Preset {flag_values.preset}: {values}{kept}"
+
+
 def _train_main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
+    if FLAGS.preset:
+        print(preset_line())
     run = None
     try:
         strategy = make_strategy()
@@ -485,9 +508,14 @@ def _export_main(argv: list[str]) -> None:
 
 
 def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _train_main) -> None:
-    """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them."""
+    """Run ``main`` (training by default): ``settings`` become flag defaults, the command line overrides them.
+
+    A ``--preset`` on the command line overrides ``settings`` in turn, as defaults too, so
+    the flags' validators see the values the run will use and a flag given still wins.
+    """
     tf.get_logger().setLevel(logging.WARNING)  # tf.distribute logs every collective it plans at INFO
-    for name, value in settings.items():
+    preset = preset_named_in(sys.argv)
+    for name, value in {**settings, **(PRESETS[preset].settings if preset else {})}.items():
         FLAGS.set_default(name, value)
     for flag in FLAGS.flags_by_module_dict().get(_flags.__name__, []):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # so --help lists them, not only --helpfull

@@ -14,6 +14,7 @@ from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
+from infogan_tf.presets import PRESETS
 from infogan_tf.strategies import STRATEGIES
 
 FLAGS = flags.FLAGS
@@ -78,6 +79,12 @@ flags.DEFINE_integer(
     "Transformed copies paired with each real image in the invariance term (IIC's sample repeats).",
     lower_bound=1,
     upper_bound=8,
+)
+flags.DEFINE_enum(
+    "preset",
+    None,
+    sorted(PRESETS),
+    "Named settings beyond the original's (infogan_tf/presets.py); each flag it sets can still be given.",
 )
 flags.DEFINE_float("generator_learning_rate", 1e-3, "Adam learning rate of G.")
 flags.DEFINE_float("discriminator_learning_rate", 2e-4, "Adam learning rate of D and Q.")

@@ -234,6 +234,7 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_fakes --invariance_coeff=1 --reuse_fake_batch", "drop --reuse_fake_batch"),
         ("--invariance_overclusters=1 --invariance_coeff=1", "at least 2 clusters"),
         ("--invariance_copies=0", "--invariance_copies"),
+        ("--preset=no_such_preset", "--preset"),
         ("--invariance_scale=0.9", "--invariance_scale"),
     ],
 )

@@ -21,6 +21,7 @@ RANKS = {
     "process": 0,
     "strategies": 0,
     "augment": 0,
+    "presets": 0,
     "latent_spec": 1,
     "networks": 1,
     "losses": 1,

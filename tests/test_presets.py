@@ -1,0 +1,74 @@
+"""--preset: named settings between the launcher's defaults and the command line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+from conftest import REPO
+
+from infogan_tf import flags as _flags  # noqa: F401  (defines the flags)
+from infogan_tf.experiment import preset_named_in
+from infogan_tf.presets import PRESETS, Preset
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_setting_of_a_preset_is_a_flag_value_its_parser_accepts(name):
+    for flag, value in PRESETS[name].settings.items():
+        parsed = flags.FLAGS[flag].parser.parse(str(value))
+        assert parsed == value, flag
+
+
+def test_a_preset_must_say_why_for_each_setting():
+    with pytest.raises(ValueError, match="a reason for each setting"):
+        Preset("x", {"invariance_coeff": 1.0}, {})
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["prog", "--preset=invariant"], "invariant"),
+        (["prog", "--preset", "invariant", "--seed=3"], "invariant"),
+        (["prog", "--seed=3"], None),
+        (["prog", "--preset=no_such_preset"], None),
+    ],
+)
+def test_the_preset_is_read_from_the_command_line_before_the_flags_are_parsed(argv, expected):
+    assert preset_named_in(argv) == expected
+
+
+def test_a_preset_run_takes_its_settings_and_the_command_lines_own_values(tmp_path, mnist_dir):
+    """The preset sets the invariance term; --invariance_copies=2 on the command line wins over its 3; and the
+    over-clustering head, which needs the term, is accepted because the preset turns the term on."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "launchers" / "run_mnist_exp.py"),
+            f"--data_dir={mnist_dir}",
+            f"--root_log_dir={tmp_path / 'logs'}",
+            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+            "--exp_name=preset",
+            "--batch_size=8",
+            "--updates_per_epoch=2",
+            "--max_epoch=1",
+            "--noevaluate",
+            "--preset=invariant",
+            "--invariance_copies=2",
+            "--invariance_overclusters=20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (
+        "Preset invariant: --invariance_coeff=1.0 --invariance_copies=2 --invariance_scale=0.1; "
+        "the command line's own: --invariance_copies" in result.stdout
+    )
+    flags_file = (tmp_path / "logs" / "preset" / "flags.txt").read_text().splitlines()
+    for line in ("--preset=invariant", "--invariance_coeff=1.0", "--invariance_copies=2", "--invariance_scale=0.1"):
+        assert line in flags_file
+    record = json.loads((tmp_path / "logs" / "preset" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert "MI_invariance" in record and "MI_overcluster" in record
