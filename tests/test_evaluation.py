@@ -66,6 +66,13 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
     assert json.loads((out / "results.json").read_text())["step"] == 6
     table = (out / "results.md").read_text()
     assert "| Test error, categorical code, Hungarian map | 5% |" in table
+    earlier = report.evaluate(
+        trainer.checkpoint_dir / "experiment-3", mnist, None, tmp_path / "eval3", log_dir=trainer.log_dir
+    )
+    first_epoch = json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[0])
+    assert earlier["step"] == 3 and first_epoch["step"] == 3
+    assert earlier["mi_disc_final"] == first_epoch["MI_disc"]  # the log as it stood at that checkpoint
+    assert earlier["wall_time_s"] == first_epoch["epoch_seconds"]
 
 
 def test_real_images_score_near_the_ceiling(mnist, tiny_classifier):

@@ -206,7 +206,7 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     loaded = load(checkpoint)
     results: dict[str, Any] = {"dataset": dataset.name, "checkpoint": loaded.checkpoint_path, "step": loaded.step}
-    records = read_metrics(log_dir)
+    records = [r for r in read_metrics(log_dir) if r.get("step", 0) <= loaded.step]  # up to this checkpoint
     if records:
         results["mi_disc_final"] = records[-1].get("MI_disc")
         early = [r for r in records if r.get("step", math.inf) <= EARLY_UPDATES and "MI_disc" in r]
