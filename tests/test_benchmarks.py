@@ -95,3 +95,12 @@ def test_profile_step_smoke_lists_the_kernels():
     assert any("MatMul" in op for op in ops) and any("Conv2D" in op for op in ops)
     assert all(not op.startswith("__inference") for op in ops)
     assert 50 < sum(float(share) for _, _, share in rows) <= 100.01
+
+
+def test_profile_step_serial_runs_one_op_at_a_time_so_its_times_fit_in_the_wall_time():
+    result = run_script("profile_step.py", "--serial", "--top=1000")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "one op at a time" in result.stdout
+    wall = float(re.search(r"([\d.]+) ms/update wall", result.stdout).group(1))
+    rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%$", result.stdout, flags=re.M)
+    assert 0 < sum(float(ms) for _, ms, _ in rows) <= wall
