@@ -261,11 +261,12 @@ class RegularizedGAN:
                 self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True),
             ]
         real = self._heads(bodies[0], real_logit, training, detach_q=False, with_q=True)
+        fake = self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True)
         copied = [Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[2:]]
         if self.overcluster_head is not None:
             real = real._replace(overclusters=self._overclusters(bodies[0]))
             copied = [c._replace(overclusters=self._overclusters(b)) for c, b in zip(copied, bodies[2:])]
-        return [real, self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True), *copied]
+        return [real, fake, *copied]
 
     def discriminate_with_copies(
         self, x: tf.Tensor, copies: Sequence[tf.Tensor], training: bool = False

@@ -197,36 +197,41 @@ class InfoGANStep:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
-        invariance = self.invariance
-        copies = invariance.transform(real_x, model, self.rng, invariance.copies) if invariance else []
-        if invariance and invariance.fakes:
-            copies += invariance.transform(fake_x, model, self.rng, 1)
+        copies = self._copies(real_x, fake_x)
         with tf.GradientTape() as tape:
             real, fake, *copied = model.discriminate_real_fake_and_copies(
                 real_x, fake_x, copies, training=True, detach_q=q_only
             )
             loss = self._loss(z, fake, real)
             objective = loss.discriminator_objective
-            if invariance and invariance.fakes:
-                *copied, fake_copy = copied
-                transformed_mi = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
-                objective -= invariance.coeff * transformed_mi
-            if self.invariance:
-                invariance_mi = self.invariance.mutual_info(model, real, copied)
-                objective -= self.invariance.coeff * invariance_mi
-                if model.overcluster_head is not None:
-                    overcluster_mi = self.invariance.overcluster_mutual_info(real, copied)
-                    objective -= self.invariance.coeff * overcluster_mi
+            terms = self._invariance_terms(z, real, copied) if self.invariance else {}
+            for term in terms.values():
+                objective -= self.invariance.coeff * term
             objective = self._objective(objective, self.discriminator_optimizer)
         apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
-        logs = self._logs(loss, real, fake)
-        if self.invariance:
-            logs["MI_invariance"] = invariance_mi
-            if model.overcluster_head is not None:
-                logs["MI_overcluster"] = overcluster_mi
-            if invariance.fakes:
-                logs["MI_disc_transformed"] = transformed_mi
-        return logs
+        return {**self._logs(loss, real, fake), **terms}
+
+    def _copies(self, real_x: tf.Tensor, fake_x: tf.Tensor) -> list[tf.Tensor]:
+        """The invariance term's transformed batches: the real batch's copies, then the fake batch's."""
+        invariance = self.invariance
+        if not invariance:
+            return []
+        copies = invariance.transform(real_x, self.model, self.rng, invariance.copies)
+        return copies + invariance.transform(fake_x, self.model, self.rng, 1) if invariance.fakes else copies
+
+    def _invariance_terms(
+        self, z: tf.Tensor, real: Discrimination, copied: Sequence[Discrimination]
+    ) -> dict[str, tf.Tensor]:
+        """The parts of the invariance term that D's objective maximises, by the names they are logged under."""
+        invariance, model = self.invariance, self.model
+        if invariance.fakes:
+            *copied, fake_copy = copied
+        terms = {"MI_invariance": invariance.mutual_info(model, real, copied)}
+        if model.overcluster_head is not None:
+            terms["MI_overcluster"] = invariance.overcluster_mutual_info(real, copied)
+        if invariance.fakes:
+            terms["MI_disc_transformed"] = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
+        return terms
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
         terms = loss.mutual_info
