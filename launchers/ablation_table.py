@@ -7,8 +7,11 @@ A run is a directory holding ``results.json`` (what the evaluation wrote) and, w
 has one, ``flags.txt``; its name ends in ``_seed<N>``, and the runs that share the rest
 of the name are one setting. Per setting: the flags it changes from the original
 settings, the update it was evaluated at, the Hungarian test error of every seed, their
-median and range, and the median MI_disc and Fréchet distance. Nothing is picked by test
-error: every seed found is reported.
+median and range, and the median MI_disc and Fréchet distance. The distance is measured in
+the feature space of the evaluation's classifier, which each machine trains anew, so beside
+it stands the distance of real training images under the same classifier: compare
+distances only where that reference is the same. Nothing is picked by test error: every
+seed found is reported.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def table(runs: list[Path]) -> str:
         updates = sorted({r.get("step") for _, r, _ in seeds})
         per_seed = ", ".join(f"s{s} {e:.2f}%" for (s, _, _), e in zip(seeds, errors))
         mi = _median(seeds, "mi_disc_final", "{:.3f}")
-        fd = _median(seeds, "frechet_distance", "{:.2f}")
+        fd = _median(seeds, "frechet_distance", "{:.2f}") + _reference(seeds)
         lines.append(
             f"| {setting} | {changes} | {', '.join(map(str, updates))} | {per_seed} | "
             f"{statistics.median(errors):.2f}% | {min(errors):.2f}–{max(errors):.2f}% | {mi} | {fd} |"
@@ -109,6 +112,14 @@ def _median(seeds: list[tuple[int, dict, Path]], key: str, form: str) -> str:
     """
     values = [r[key] for _, r, _ in seeds if r.get(key) is not None]
     return form.format(statistics.median(values)) if values else "—"
+
+
+def _reference(seeds: list[tuple[int, dict, Path]]) -> str:
+    """The real images' distance that the setting's distances were measured against."""
+    references = {f"{r['frechet_distance_real_train']:.2f}" for _, r, _ in seeds if "frechet_distance_real_train" in r}
+    if not references:
+        return ""
+    return f" (real {references.pop()})" if len(references) == 1 else " (several classifiers)"
 
 
 def _median_error(seeds: list[tuple[int, dict, Path]]) -> float:
