@@ -104,3 +104,17 @@ def test_profile_step_serial_runs_one_op_at_a_time_so_its_times_fit_in_the_wall_
     wall = float(re.search(r"([\d.]+) ms/update wall", result.stdout).group(1))
     rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%$", result.stdout, flags=re.M)
     assert 0 < sum(float(ms) for _, ms, _ in rows) <= wall
+
+
+def test_matmul_shapes_smoke_times_every_shape():
+    result = run_script("matmul_shapes.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = re.findall(r"^\s+(\d+x\d+x\d+)\s+([-ab])\s+([\d.]+)\s+([\d.]+)$", result.stdout, flags=re.M)
+    assert [shape for shape, *_ in rows] == [
+        "256x6272x1024",
+        "128x6272x1024",
+        "128x1024x6272",
+        "256x1024x6272",
+        "6272x256x1024",
+        "1024x128x6272",
+    ]
