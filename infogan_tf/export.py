@@ -70,7 +70,8 @@ class ExportedInfoGAN(tf.Module):
 
 
 def export(loaded: LoadedModel, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``saved_model/``, ``<network>.keras`` for G, D's body and head and Q's head, and ``model.json``."""
+    """Write ``saved_model/``, ``<network>.keras`` for G, D's body and head and Q's head (and the over-clustering
+    head where the model has one), and ``model.json``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = ExportedInfoGAN(loaded.model)
