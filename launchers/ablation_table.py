@@ -2,6 +2,7 @@
 
     python launchers/ablation_table.py                    # the runs kept in docs/ablations/
     python launchers/ablation_table.py logs/mnist ...     # any run directories (or their parents)
+    python launchers/ablation_table.py --per_seed=invariant,orig   # those settings, measure by measure
 
 A run is a directory holding ``results.json`` (what the evaluation wrote) and, where it
 has one, ``flags.txt``; its name ends in ``_seed<N>``, and the runs that share the rest
@@ -12,6 +13,10 @@ the feature space of the evaluation's classifier, which each machine trains anew
 it stands the distance of real training images under the same classifier: compare
 distances only where that reference is the same. Nothing is picked by test error: every
 seed found is reported.
+
+``--per_seed`` prints, instead, every measure of the evaluation for the named settings, one
+row per measure and setting and one column per seed, so settings run on the same seeds can
+be read side by side.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ import re
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
+
+from infogan_tf.evaluation.measures import format_value
+from infogan_tf.evaluation.summary import SUMMARY_ROWS, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 KEPT = REPO / "docs" / "ablations"
@@ -78,12 +87,17 @@ def find_runs(roots: list[Path]) -> list[Path]:
     return sorted(runs)
 
 
-def table(runs: list[Path]) -> str:
+def group_by_setting(runs: list[Path]) -> dict[str, list[tuple[int, dict, Path]]]:
     settings: dict[str, list[tuple[int, dict, Path]]] = {}
     for run in runs:
         match = SEED.match(run.name)
         results = json.loads((run / "results.json").read_text())
         settings.setdefault(match["setting"], []).append((int(match["seed"]), results, run))
+    return settings
+
+
+def table(runs: list[Path]) -> str:
+    settings = group_by_setting(runs)
     lines = [
         "| setting | changes | updates | error per seed (Hungarian) | median | range | MI_disc median | FD median |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -101,6 +115,31 @@ def table(runs: list[Path]) -> str:
             f"| {setting} | {changes} | {', '.join(map(str, updates))} | {per_seed} | "
             f"{statistics.median(errors):.2f}% | {min(errors):.2f}–{max(errors):.2f}% | {mi} | {fd} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def per_seed_table(runs: list[Path], names: list[str]) -> str:
+    """Each measure of each named setting, seed by seed, with the median and the range."""
+    settings = group_by_setting(runs)
+    missing = [name for name in names if name not in settings]
+    if missing:
+        found = ", ".join(sorted(settings)) or "none"
+        raise SystemExit(f"error: no runs of setting(s) {', '.join(missing)} (settings found: {found})")
+    summaries = {name: summarize({seed: r for seed, r, _ in settings[name]}) for name in names}
+    seeds = sorted({seed for name in names for seed, _, _ in settings[name]})
+    lines = [
+        "| measure | setting | " + " | ".join(f"seed {s}" for s in seeds) + " | median | range |",
+        "| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- | --- |",
+    ]
+    for label, key, kind in SUMMARY_ROWS:
+        for name in names:
+            row: dict[str, Any] | None = summaries[name].get(key)
+            if row is None:
+                continue
+            cells = [format_value(row["values"].get(s), kind) for s in seeds]
+            median = format_value(row["median"], kind)
+            spread = f"{format_value(row['min'], kind)}–{format_value(row['max'], kind)}"
+            lines.append(f"| {label} | {name} | " + " | ".join(cells) + f" | {median} | {spread} |")
     return "\n".join(lines) + "\n"
 
 
@@ -129,11 +168,13 @@ def _median_error(seeds: list[tuple[int, dict, Path]]) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("roots", nargs="*", type=Path, default=[KEPT], help="run directories or their parents")
+    parser.add_argument("--per_seed", default="", help="comma-separated settings to show measure by measure")
     args = parser.parse_args(argv)
     runs = find_runs(args.roots)
     if not runs:
         sys.exit(f"error: no <name>_seed<N>/results.json under {', '.join(map(str, args.roots))}")
-    print(table(runs), end="")
+    names = [name for name in args.per_seed.split(",") if name]
+    print(per_seed_table(runs, names) if names else table(runs), end="")
 
 
 if __name__ == "__main__":

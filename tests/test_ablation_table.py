@@ -49,3 +49,24 @@ def test_the_readmes_table_is_the_one_the_kept_runs_rebuild():
     assert result.returncode == 0, result.stderr
     assert "| orig2000 | (the original settings) | 2000 |" in result.stdout
     assert result.stdout in (REPO / "README.md").read_text()
+
+
+def test_per_seed_sets_settings_side_by_side_measure_by_measure(tmp_path):
+    flags = ["--batch_size=128"]
+    for seed, error in ((0, 0.20), (1, 0.10), (2, 0.30)):
+        write_run(tmp_path, f"orig_seed{seed}", error, 2.29, 3.0 + seed, flags)
+    for seed, error in ((0, 0.01), (2, 0.03)):
+        write_run(tmp_path, f"preset_seed{seed}", error, 2.295, 2.0, flags, mi_disc_at_1000=2.28 + seed / 100)
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)]
+    out = subprocess.run([*script, "--per_seed=preset,orig"], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0] == "| measure | setting | seed 0 | seed 1 | seed 2 | median | range |"
+    error = "| Test error, categorical code, Hungarian map"
+    assert f"{error} | preset | 1.00% | — | 3.00% | 2.00% | 1.00%–3.00% |" in lines
+    assert f"{error} | orig | 20.00% | 10.00% | 30.00% | 20.00% | 10.00%–30.00% |" in lines
+    assert "| MI_disc at update 1,000 | preset | 2.28 | — | 2.3 | 2.29 | 2.28–2.3 |" in lines
+    assert not any("MI_disc at update 1,000 | orig" in line for line in lines)  # no early record, no row
+    assert "| Fréchet distance to the test set | orig | 3 | 4 | 5 | 4 | 3–5 |" in lines
+    missing = subprocess.run([*script, "--per_seed=nothing"], capture_output=True, text=True)
+    assert missing.returncode != 0
+    assert "no runs of setting(s) nothing (settings found: orig, preset)" in missing.stderr

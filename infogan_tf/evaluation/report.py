@@ -29,6 +29,7 @@ from infogan_tf.checkpoints import LoadedModel, load
 from infogan_tf.datasets import ImageDataset
 from infogan_tf.distributions import Bernoulli, Categorical
 from infogan_tf.evaluation.classifier import SampleClassifier
+from infogan_tf.evaluation.measures import EARLY_UPDATES, ROWS, format_value, paper_value
 from infogan_tf.evaluation.metrics import (
     classifier_score,
     clustering_errors,
@@ -183,10 +184,6 @@ def write_traversals(loaded: LoadedModel, dataset: ImageDataset, out_dir: Path, 
     return names
 
 
-EARLY_UPDATES = 1000
-"""results.json records MI_disc as it stood after this many updates (how fast Q learns to read the code)."""
-
-
 def evaluate(
     checkpoint: str | Path,
     dataset: ImageDataset,
@@ -251,39 +248,6 @@ def evaluate(
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "results.md").write_text(results_markdown(results))
     return results
-
-
-ROWS = [
-    ("Test error, categorical code, Hungarian map", "unsupervised_error_hungarian", "pct"),
-    ("Test error, categorical code, majority map", "unsupervised_error_majority", "pct"),
-    ("Final MI_disc (L_I of the discrete codes)", "mi_disc_final", "num"),
-    ("Final MI_disc of the baseline GAN", "baseline_mi_disc_final", "num"),
-    ("Classifier score (real test set: ref.)", "classifier_score", "num"),
-    ("Fréchet distance to the test set", "frechet_distance", "num"),
-    ("Code→label agreement of samples", "code_digit_agreement", "pct"),
-    ("MIG of Q's codes against the known factors (held-out images)", "mig", "num"),
-    ("Wall time of training (s)", "wall_time_s", "num"),
-]
-"""(label, results key, format) of each measure in the tables."""
-
-PAPER = {
-    "mnist": {
-        "unsupervised_error_hungarian": "5%",
-        "mi_disc_final": "→ ln 10 = 2.30 (Fig. 1)",
-        "baseline_mi_disc_final": "low (Fig. 1)",
-    }
-}
-"""The paper's figure for a measure, by dataset; "—" where it gives none."""
-
-
-def paper_value(dataset: str | None, key: str) -> str:
-    return PAPER.get(dataset or "mnist", {}).get(key, "—")
-
-
-def format_value(value: Any, kind: str) -> str:
-    if value is None:
-        return "—"
-    return f"{100 * value:.2f}%" if kind == "pct" else f"{value:.4g}"
 
 
 def results_markdown(results: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from infogan_tf.evaluation.report import ROWS, format_value, paper_value
+from infogan_tf.evaluation.measures import ROWS, format_value, paper_value
 
 SUMMARY_ROWS = [row for row in ROWS if row[1] != "baseline_mi_disc_final"]
 
