@@ -88,6 +88,16 @@ def read_model_config(checkpoint_dir: Path) -> ModelConfig:
         raise CheckpointError(f"{Path(checkpoint_dir) / MODEL_FILE} does not describe a model ({e})") from e
 
 
+def trained_seed(checkpoint_dir: Path) -> int | None:
+    """The seed the run in ``checkpoint_dir`` trained with (its ``run.json``); None where it is not recorded.
+
+    Its end-of-training evaluation drew its samples with this seed, so an evaluation that
+    uses it again repeats those numbers.
+    """
+    seed = (_read_json(Path(checkpoint_dir) / RUN_FILE) or {}).get("seed")
+    return seed if isinstance(seed, int) else None
+
+
 def check_compatible(checkpoint_dir: Path, config: ModelConfig, run_settings: Mapping[str, Any]) -> None:
     """Refuse to resume a checkpoint whose architecture or data stream differs from this run's."""
     saved = read_model_config(checkpoint_dir).architecture()

@@ -37,6 +37,7 @@ from infogan_tf.checkpoints import (
     is_resume_source,
     load,
     read_model_config,
+    trained_seed,
 )
 from infogan_tf.datasets import DATASETS, DataError, ImageDataset
 from infogan_tf.evaluation import classifier, report, summary
@@ -438,6 +439,18 @@ def _train_main(argv: list[str]) -> None:
         sys.exit(128 + e.signum)
 
 
+def _sample_seed(checkpoint_dir: Path, seed: int) -> int:
+    """The seed of the evaluation's samples: --seed where the command line gives it, else the run's own.
+
+    The run's own seed is the one its end-of-training evaluation used, so evaluating a
+    finished run again repeats its numbers instead of drawing other samples.
+    """
+    if FLAGS["seed"].present:
+        return seed
+    trained = trained_seed(checkpoint_dir)
+    return seed if trained is None else trained
+
+
 def _evaluate_main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
@@ -454,9 +467,15 @@ def _evaluate_main(argv: list[str]) -> None:
                 raise CheckpointError(f"{location} holds no checkpoint to evaluate")
         sample_classifier = load_classifier(dataset)
         if FLAGS.checkpoint:
-            evaluate_run(FLAGS.exp_name or "", FLAGS.seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
+            seed = _sample_seed(checkpoint_paths(FLAGS.checkpoint)[0], FLAGS.seed)
+            evaluate_run(FLAGS.exp_name or "", seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
             return
-        results = {seed: evaluate_run(name, seed, dataset, sample_classifier) for seed, name in runs}
+        results = {
+            seed: evaluate_run(
+                name, _sample_seed(Path(FLAGS.root_checkpoint_dir) / name, seed), dataset, sample_classifier
+            )
+            for seed, name in runs
+        }
         summarize(base, results)
     except (DataError, CheckpointError, ClassifierError) as e:
         sys.exit(f"error: {e}")

@@ -6,6 +6,7 @@ from conftest import make_run
 
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation import classifier, report, summary
+from infogan_tf.step import Invariance
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,7 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
         == json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[-1])["MI_disc"]
     )
     assert results["wall_time_s"] >= results["train_step_time_s"] > 0
+    assert "mi_invariance_final" not in results  # no invariance term, no I(c; c')
     assert "baseline_mi_disc_final" in results
     for name in ["results.json", "results.md", "confusion.png", "mutual_information.png", *results["figures"]]:
         assert (out / name).is_file(), name
@@ -95,3 +97,13 @@ def test_summary_over_seeds():
     table = summary.summary_markdown(stats, [0, 1, 2])
     assert "| seed 0 | seed 1 | seed 2 | mean | median | min | max |" in table
     assert "| 10.00% | 30.00% | 5.00% | 15.00% | 10.00% | 5.00% | 30.00% |" in table
+
+
+def test_a_run_with_the_invariance_term_reports_its_final_i_c_c_prime(tmp_path, mnist):
+    trainer = make_run(tmp_path, dataset=mnist, max_epoch=1, updates_per_epoch=2, invariance=Invariance(1.0))
+    trainer.start()
+    trainer.train()
+    results = report.evaluate(trainer.checkpoint_dir, mnist, None, tmp_path / "eval", log_dir=trainer.log_dir)
+    last = json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert results["mi_invariance_final"] == last["MI_invariance"]
+    assert 0 < results["mi_invariance_final"] <= np.log(10)

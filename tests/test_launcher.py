@@ -41,6 +41,7 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
         f"--root_log_dir={tmp_path / 'logs'}",
         f"--root_checkpoint_dir={tmp_path / 'ckt'}",
         "--exp_name=tiny",
+        "--seed=5",
         "--batch_size=8",
         "--updates_per_epoch=3",
         "--max_epoch=2",
@@ -61,6 +62,24 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
     results = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())  # every run evaluates itself
     assert results["step"] == 6 and results["classifier_test_accuracy"] == accuracy
     assert "| Test error, categorical code, Hungarian map | 5% |" in result.stdout
+    evaluate = [
+        sys.executable,
+        str(REPO / "launchers" / "evaluate.py"),
+        f"--data_dir={mnist_dir}",
+        "--eval_samples=200",
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        "--exp_name=tiny",
+    ]
+    again = subprocess.run(evaluate, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    repeated = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
+    # the run's own seed (5), not --seed's default; a tiny G's samples differ little, so compare closely
+    assert repeated["frechet_distance"] == pytest.approx(results["frechet_distance"], rel=1e-7)
+    other = subprocess.run([*evaluate, "--seed=6"], capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    assert other.returncode == 0, other.stderr[-3000:]
+    resampled = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
+    assert resampled["frechet_distance"] != pytest.approx(results["frechet_distance"], rel=1e-7)  # --seed wins
 
 
 def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifier_cache):

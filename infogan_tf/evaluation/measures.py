@@ -17,6 +17,7 @@ ROWS = [
     ("Final MI_disc (L_I of the discrete codes)", "mi_disc_final", "num"),
     ("Final MI_disc of the baseline GAN", "baseline_mi_disc_final", "num"),
     (f"MI_disc at update {EARLY_UPDATES:,}", f"mi_disc_at_{EARLY_UPDATES}", "num"),
+    ("Final I(c; c′) of the invariance term (no labels)", "mi_invariance_final", "num"),
     ("Classifier score (real test set: ref.)", "classifier_score", "num"),
     ("Fréchet distance to the test set", "frechet_distance", "num"),
     ("Code→label agreement of samples", "code_digit_agreement", "pct"),
