@@ -29,8 +29,9 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "invariant": Preset(
         summary=(
-            "The categorical code names the digit on every seed: Q's reading of real images is made to survive "
-            "small rotations, scalings and shifts (IIC's I(c; c'), beyond the paper)."
+            "The categorical code names the digit on most seeds: Q's reading of real images is made to survive "
+            "small rotations, scalings and shifts (IIC's I(c; c'), beyond the paper). Seeds 0-4: median 2.56% test "
+            "error against the original settings' 20%; two of the five still give 4 and 9 shared categories."
         ),
         settings={"invariance_coeff": 1.0, "invariance_copies": 3, "invariance_scale": 0.1},
         reasons={
