@@ -460,21 +460,21 @@ def _evaluate_main(argv: list[str]) -> None:
         dataset = DATASETS[FLAGS.dataset](FLAGS.data_dir)
         base, runs = run_names()
         locations = [FLAGS.checkpoint] if FLAGS.checkpoint else [Path(FLAGS.root_checkpoint_dir) / n for _, n in runs]
+        directories = []
         for location in locations:  # before the classifier, which may take minutes to train
             directory, paths = checkpoint_paths(location)
             read_model_config(directory)
             if not paths:
                 raise CheckpointError(f"{location} holds no checkpoint to evaluate")
+            directories.append(directory)
         sample_classifier = load_classifier(dataset)
         if FLAGS.checkpoint:
-            seed = _sample_seed(checkpoint_paths(FLAGS.checkpoint)[0], FLAGS.seed)
+            seed = _sample_seed(directories[0], FLAGS.seed)
             evaluate_run(FLAGS.exp_name or "", seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
             return
         results = {
-            seed: evaluate_run(
-                name, _sample_seed(Path(FLAGS.root_checkpoint_dir) / name, seed), dataset, sample_classifier
-            )
-            for seed, name in runs
+            seed: evaluate_run(name, _sample_seed(directory, seed), dataset, sample_classifier)
+            for (seed, name), directory in zip(runs, directories)
         }
         summarize(base, results)
     except (DataError, CheckpointError, ClassifierError) as e:
