@@ -26,7 +26,7 @@ import tensorflow as tf
 from absl import app, flags
 from absl import logging as absl_logging
 
-from infogan_tf import export, process, sampling, strategies
+from infogan_tf import export, process, restarts, sampling, strategies
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
@@ -397,6 +397,41 @@ def preset_line(flag_values: flags.FlagValues = FLAGS) -> str:
     return f"Preset {flag_values.preset}: {values}{kept}"
 
 
+def start_run(seed: int, exp_name: str, dataset: ImageDataset, strategy: tf.distribute.Strategy, resume: str) -> Run:
+    """The run built and restored (``resume``), its flags written, where it is said; ready to ``train``."""
+    run = build(seed, exp_name, dataset, strategy=strategy)
+    run.start(resume)
+    if run.chief:
+        run.log_dir.mkdir(parents=True, exist_ok=True)
+        (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
+    replicas = strategy.num_replicas_in_sync
+    where = f" ({replicas} replicas, {strategies.worker_name(strategy)})" if replicas > 1 else ""
+    print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}{where}")
+    d_rate, g_rate = run.trainer.train_step.learning_rates
+    reuse = "; the G step reuses the D step's batch" if FLAGS.reuse_fake_batch else ""
+    print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
+    return run
+
+
+def every_run(base: str, runs: list[tuple[int, str]], strategy: tf.distribute.Strategy) -> list[tuple[int, str]]:
+    """(seed, name) of each run the command may train: with --restarts, every candidate of every seed."""
+    if FLAGS.restarts == 1:
+        return runs
+    if strategies.is_multi_worker(strategy):
+        raise SetupError("--restarts reads each candidate's score from the chief's logs: run it on one worker")
+    return [(c.seed, c.name) for seed, name in runs for c in restarts.candidates(seed, name, base, FLAGS.restarts)]
+
+
+def record_choice(seed: int, exp_name: str, scored: list[tuple[restarts.Candidate, float]]) -> restarts.Candidate:
+    """The candidate with the highest I(c; c'), written with every score to ``restarts.json`` in the seed's logs."""
+    at = FLAGS.restart_select_at
+    chosen = restarts.choose(scored)
+    written = restarts.write_selection(Path(FLAGS.root_log_dir) / exp_name, at, scored, chosen)
+    listed = ", ".join(f"{c.name} {s:.4f}" for c, s in scored)
+    print(f"Seed {seed}'s restarts, {restarts.CRITERION} at update {at}: {listed}; {chosen.name} trains on ({written})")
+    return chosen
+
+
 def _train_main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
@@ -409,19 +444,19 @@ def _train_main(argv: list[str]) -> None:
         (base, runs), results = run_names(), {}
         if not FLAGS.exp_name:  # the name is a new timestamp each time: the same command would start another run
             process.set_rerun_command(f"rerun the same command with --exp_name={base}")
-        sample_classifier = check_run_setup(dataset, runs)
+        sample_classifier = check_run_setup(dataset, every_run(base, runs, strategy))
         for seed, exp_name in runs:
-            run = build(seed, exp_name, dataset, strategy=strategy)
-            run.start(FLAGS.resume)
-            if run.chief:
-                run.log_dir.mkdir(parents=True, exist_ok=True)
-                (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
-            replicas = strategy.num_replicas_in_sync
-            where = f" ({replicas} replicas, {strategies.worker_name(strategy)})" if replicas > 1 else ""
-            print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}{where}")
-            d_rate, g_rate = run.trainer.train_step.learning_rates
-            reuse = "; the G step reuses the D step's batch" if FLAGS.reuse_fake_batch else ""
-            print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
+            resume = FLAGS.resume
+            if FLAGS.restarts > 1:  # each candidate to the selection update, then the chosen one on
+                scored = []
+                for candidate in restarts.candidates(seed, exp_name, base, FLAGS.restarts):
+                    run = start_run(candidate.seed, candidate.name, dataset, strategy, FLAGS.resume)
+                    run.trainer.max_epoch = FLAGS.restart_select_at // FLAGS.updates_per_epoch
+                    run.train()
+                    scored.append((candidate, restarts.score(run.log_dir, FLAGS.restart_select_at)))
+                chosen = record_choice(seed, exp_name, scored)
+                seed, exp_name, resume = chosen.seed, chosen.name, "latest"
+            run = start_run(seed, exp_name, dataset, strategy, resume)
             run.train()
             if FLAGS.evaluate and run.chief:
                 sample_classifier = sample_classifier or load_classifier(dataset)
@@ -430,7 +465,7 @@ def _train_main(argv: list[str]) -> None:
     except NonFiniteLossError as e:
         newest = run.checkpoint.latest if run else None
         sys.exit(f"error: {e} (the last good checkpoint, from before it, is {newest or 'none yet'})")
-    except (SetupError, DataError, CheckpointError, ClassifierError) as e:
+    except (SetupError, DataError, CheckpointError, ClassifierError, restarts.SelectionError) as e:
         sys.exit(f"error: {e}")
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")

@@ -15,6 +15,7 @@ from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_lat
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
 from infogan_tf.presets import PRESETS
+from infogan_tf.restarts import SEED_STRIDE, shared_candidates
 from infogan_tf.strategies import STRATEGIES
 
 FLAGS = flags.FLAGS
@@ -110,6 +111,18 @@ flags.DEFINE_integer(
     "seed", 0, "Seed of weights, latent samples and data order (0 to 2**32 - 1).", lower_bound=0, upper_bound=MAX_SEED
 )
 flags.DEFINE_list("seeds", None, "Several seeds, one run each (named <exp_name>_seed<N>), then a summary over them.")
+flags.DEFINE_integer(
+    "restarts",
+    1,
+    "Beyond the paper: candidate runs per seed, each trained to --restart_select_at updates; the one whose "
+    "invariance term reads the highest I(c; c') trains on (no labels). Candidate r of seed N is the run of seed "
+    f"N + {SEED_STRIDE}r. 1: the seed's own run only.",
+    lower_bound=1,
+    upper_bound=100,
+)
+flags.DEFINE_integer(
+    "restart_select_at", 2000, "The update at which --restarts compares its candidates.", lower_bound=1
+)
 flags.DEFINE_boolean(
     "evaluate", True, "Evaluate each run at its end (results.json, results.md, figures in its log dir)."
 )
@@ -298,4 +311,43 @@ def _invariance_options_need_the_term(values: dict) -> bool:
 flags.register_multi_flags_validator(
     ["invariance_coeff", "invariance_overclusters", "invariance_fakes", "reuse_fake_batch"],
     _invariance_options_need_the_term,
+)
+
+
+def _restarts_can_choose(values: dict) -> bool:
+    if values["restarts"] == 1:
+        return True
+    if not values["invariance_coeff"]:
+        raise flags.ValidationError(
+            "--restarts chooses by the invariance term's I(c; c'): set --invariance_coeff > 0 "
+            "(e.g. --preset=invariant), or drop --restarts"
+        )
+    at, per_epoch, updates = values["restart_select_at"], values["updates_per_epoch"], values["max_epoch"]
+    updates *= per_epoch
+    if at % per_epoch or at >= updates:
+        raise flags.ValidationError(
+            f"--restart_select_at={at} must end an epoch (a multiple of --updates_per_epoch={per_epoch}) before the "
+            f"run's last update ({updates})"
+        )
+    if values["resume"] not in ("auto", "latest", "never"):
+        raise flags.ValidationError(
+            "--resume=<checkpoint> starts one run from it; with --restarts each candidate starts from its own "
+            "directory: use --resume=auto"
+        )
+    seeds = [values["seed"]] if not values["seeds"] else [int(s) for s in values["seeds"] if s.strip().isdigit()]
+    too_big = [s for s in seeds if s + (values["restarts"] - 1) * SEED_STRIDE > MAX_SEED]
+    if too_big:
+        raise flags.ValidationError(f"seed {too_big[0]}'s candidates would pass the largest seed, {MAX_SEED}")
+    shared = shared_candidates(seeds, values["restarts"])
+    if shared:
+        raise flags.ValidationError(
+            f"with --restarts={values['restarts']}, seed {shared[0]} would be a candidate of two of --seeds "
+            f"(candidates are {SEED_STRIDE} apart): keep --seeds less than {SEED_STRIDE} apart"
+        )
+    return True
+
+
+flags.register_multi_flags_validator(
+    ["restarts", "restart_select_at", "invariance_coeff", "updates_per_epoch", "max_epoch", "resume", "seed", "seeds"],
+    _restarts_can_choose,
 )

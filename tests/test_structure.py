@@ -24,6 +24,7 @@ RANKS = {
     "augment": 0,
     "presets": 0,
     "latent_spec": 1,
+    "restarts": 1,
     "networks": 1,
     "losses": 1,
     "evaluation.classifier": 1,

@@ -1,0 +1,136 @@
+"""Restarts chosen by the invariance term's I(c; c'): candidates, scores, the choice, and the launcher's use of them."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import REPO
+
+from infogan_tf import restarts
+from infogan_tf.restarts import Candidate
+
+
+def test_candidates_are_the_seeds_own_run_then_runs_of_seeds_a_stride_apart():
+    assert restarts.candidates(3, "inv_seed3", "inv", 3) == [
+        Candidate(3, "inv_seed3"),
+        Candidate(3 + restarts.SEED_STRIDE, f"inv_seed{3 + restarts.SEED_STRIDE}"),
+        Candidate(3 + 2 * restarts.SEED_STRIDE, f"inv_seed{3 + 2 * restarts.SEED_STRIDE}"),
+    ]
+    assert restarts.candidates(7, "single", "single", 1) == [Candidate(7, "single")]
+    assert restarts.shared_candidates([0, 1, 2], 3) == []
+    assert restarts.shared_candidates([0, restarts.SEED_STRIDE], 2) == [restarts.SEED_STRIDE]
+    assert restarts.shared_candidates([0, 2 * restarts.SEED_STRIDE], 2) == []
+
+
+def write_metrics(log_dir, rows):
+    log_dir.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"epoch": step // 10 - 1, "step": step, **values}) for step, values in rows]
+    (log_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_a_candidate_is_scored_by_its_record_of_the_selection_update(tmp_path, capsys):
+    write_metrics(tmp_path / "a", [(10, {"MI_invariance": 1.5}), (20, {"MI_invariance": 2.125})])
+    with open(tmp_path / "a" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 30, "MI_inv')  # a write cut short by a kill
+    assert restarts.score(tmp_path / "a", 20) == 2.125
+    assert "skipped unreadable line(s) [3]" in capsys.readouterr().err
+    with pytest.raises(restarts.SelectionError, match="has no MI_invariance at update 30"):
+        restarts.score(tmp_path / "a", 30)
+    write_metrics(tmp_path / "plain", [(20, {"MI_disc": 2.2})])  # trained without the invariance term
+    with pytest.raises(restarts.SelectionError, match="without the invariance term"):
+        restarts.score(tmp_path / "plain", 20)
+    with pytest.raises(restarts.SelectionError):
+        restarts.score(tmp_path / "missing", 20)
+
+
+def test_the_highest_score_is_chosen_and_a_tie_keeps_the_earlier_candidate(tmp_path):
+    a, b, c = Candidate(0, "r_seed0"), Candidate(1000, "r_seed1000"), Candidate(2000, "r_seed2000")
+    assert restarts.choose([(a, 2.10), (b, 2.17), (c, 2.15)]) == b
+    assert restarts.choose([(a, 2.17), (b, 2.17), (c, 2.0)]) == a
+    written = restarts.write_selection(tmp_path / "r_seed0", 2000, [(a, 2.10), (b, 2.17)], b)
+    assert json.loads(written.read_text()) == {
+        "criterion": "MI_invariance at update 2000",
+        "candidates": [
+            {"seed": 0, "run": "r_seed0", "score": 2.10},
+            {"seed": 1000, "run": "r_seed1000", "score": 2.17},
+        ],
+        "chosen": {"seed": 1000, "run": "r_seed1000"},
+    }
+    assert not list((tmp_path / "r_seed0").glob("*.tmp"))
+
+
+TINY = ["--batch_size=8", "--updates_per_epoch=2", "--max_epoch=4", "--deterministic", "--noevaluate"]
+
+
+def launcher(tmp_path, mnist_dir, *flags):
+    cmd = [
+        sys.executable,
+        str(REPO / "launchers" / "run_mnist_exp.py"),
+        f"--data_dir={mnist_dir}",
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        *TINY,
+        *flags,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
+def steps_and_scores(log_dir):
+    records = [json.loads(line) for line in (log_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r["step"] for r in records], {r["step"]: r["MI_invariance"] for r in records}
+
+
+def variables(checkpoint_dir):
+    reader = tf.train.load_checkpoint(str(checkpoint_dir))
+    names = [n for n, _ in tf.train.list_variables(str(checkpoint_dir)) if "save_counter" not in n]
+    return {n: reader.get_tensor(n) for n in names if n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+
+
+def test_the_launcher_trains_each_candidate_to_the_selection_update_and_the_chosen_one_on(tmp_path, mnist_dir):
+    flags = ["--exp_name=r", "--seed=2", "--invariance_coeff=1", "--restarts=2", "--restart_select_at=4"]
+    result = launcher(tmp_path, mnist_dir, *flags)
+    assert result.returncode == 0, result.stderr[-3000:]
+    selection = json.loads((tmp_path / "logs" / "r" / "restarts.json").read_text())
+    runs = {c["run"]: c for c in selection["candidates"]}
+    assert [c["seed"] for c in selection["candidates"]] == [2, 1002] and set(runs) == {"r", "r_seed1002"}
+    for name, candidate in runs.items():  # each score is that run's own logged I(c; c') at update 4
+        assert candidate["score"] == steps_and_scores(tmp_path / "logs" / name)[1][4]
+    best = max(runs.values(), key=lambda c: c["score"])
+    assert selection["chosen"] == {"seed": best["seed"], "run": best["run"]}
+    other = next(name for name in runs if name != best["run"])
+    assert steps_and_scores(tmp_path / "logs" / best["run"])[0] == [2, 4, 6, 8]
+    assert steps_and_scores(tmp_path / "logs" / other)[0] == [2, 4]
+    assert f"{best['run']} trains on" in result.stdout
+
+    # the chosen run, stopped at the selection update and continued, is that seed's plain run
+    plain = launcher(tmp_path, mnist_dir, "--exp_name=plain", f"--seed={best['seed']}", "--invariance_coeff=1")
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    chosen, straight = variables(tmp_path / "ckt" / best["run"]), variables(tmp_path / "ckt" / "plain")
+    assert chosen.keys() == straight.keys() and int(chosen["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 8
+    for name, value in straight.items():
+        np.testing.assert_array_equal(chosen[name], value, err_msg=name)
+
+    again = launcher(tmp_path, mnist_dir, *flags)  # everything is there: nothing trains again, the choice stands
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Epoch " not in again.stdout and again.stdout.count("Resumed from") == 3
+    assert json.loads((tmp_path / "logs" / "r" / "restarts.json").read_text()) == selection
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--restarts=2"], "--restarts chooses by the invariance term's I(c; c'): set --invariance_coeff > 0"),
+        (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=5"], "must end an epoch"),
+        (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=8"], "before the run's last update (8)"),
+        (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--seeds=0,1000"], "candidate of two"),
+        (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--resume=/tmp"], "use --resume=auto"),
+        (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--seed=4294967295"], "largest seed"),
+    ],
+)
+def test_restarts_that_cannot_choose_are_refused_before_anything_runs(tmp_path, mnist_dir, flags, message):
+    result = launcher(tmp_path, mnist_dir, "--exp_name=bad", *flags)
+    assert result.returncode != 0 and message in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and not (tmp_path / "ckt").exists()
