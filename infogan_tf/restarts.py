@@ -69,8 +69,8 @@ def score(log_dir: str | os.PathLike, at: int) -> float:
         if record["step"] == at and isinstance(record.get(CRITERION), (int, float)):
             return float(record[CRITERION])
     raise SelectionError(
-        f"{path} has no {CRITERION} at update {at}, so the candidate cannot be scored; it was trained without the "
-        "invariance term or with another --updates_per_epoch: give it a new --exp_name"
+        f"{path} has no {CRITERION} at update {at}, so the candidate cannot be scored: it was trained without the "
+        "invariance term, or the file was damaged; give the command a new --exp_name (this run is left as it is)"
     )
 
 

@@ -53,6 +53,7 @@ ORIGINAL = {
     "invariance_copies": "1",
     "invariance_overclusters": "0",
     "invariance_fakes": "false",
+    "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""
 
