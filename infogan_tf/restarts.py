@@ -23,7 +23,7 @@ from pathlib import Path
 from infogan_tf.records import read_records
 
 SEED_STRIDE = 1000
-"""Seed distance between a seed's candidates: --seeds below it never share a candidate."""
+"""Seed distance between a seed's candidates: --seeds less than this apart never share a candidate."""
 
 CRITERION = "MI_invariance"
 """The logged quantity a candidate is scored by: the invariance term's I(c; c'), averaged over an epoch."""
