@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig, RegularizedGAN
+from infogan_tf.records import write_json_atomically
 
 MODEL_FILE = "model.json"
 RUN_FILE = "run.json"
@@ -50,12 +51,6 @@ _FAILED_SAVE = re.compile(r".+-\d+_temp")
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used; the message says why and what to do."""
-
-
-def _write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -324,8 +319,8 @@ class RunCheckpoint:
         self.manager = _open_manager(self.checkpoint, self.directory, self.name, self.max_to_keep)
         if paths:
             self.latest = restore_newest_readable(self.checkpoint, paths)
-        _write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
-        _write_json_atomically(self.directory / RUN_FILE, self.run_settings)
+        write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
+        write_json_atomically(self.directory / RUN_FILE, self.run_settings)
 
     def save(self, step: int) -> str:
         """Write a checkpoint of update ``step``, unless a weight is not finite."""

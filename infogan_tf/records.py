@@ -1,5 +1,8 @@
 """A run's ``metrics.jsonl``: one JSON record per line, so a reader survives a writer killed mid-line.
 
+Its small JSON files (``model.json``, ``run.json``, ``restarts.json``) are written whole
+or not at all, through ``write_json_atomically``.
+
 Each record is appended with a single ``write`` of the whole line; a line that still ends
 up torn (a kill or a full disk during that write) is skipped with a warning when read,
 and dropped when a resumed run cuts the file back to its restored update.
@@ -34,6 +37,14 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     if torn:
         print(f"warning: {path}: skipped unreadable line(s) {torn} (a write that was cut short)", file=sys.stderr)
     return records
+
+
+def write_json_atomically(path: str | os.PathLike, data: Any) -> None:
+    """``data`` as indented JSON at ``path``, through a temporary file, so a kill leaves the old file or the new one."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:

@@ -15,12 +15,11 @@ evaluates and samples like any other) and ``--restarts=1`` is the plain run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from infogan_tf.records import read_records
+from infogan_tf.records import read_records, write_json_atomically
 
 SEED_STRIDE = 1000
 """Seed distance between a seed's candidates: --seeds less than this apart never share a candidate."""
@@ -91,7 +90,5 @@ def write_selection(
     }
     path = Path(log_dir) / SELECTION_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_json_atomically(path, record)
     return path
