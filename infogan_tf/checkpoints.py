@@ -2,9 +2,10 @@
 
 Beside the TF checkpoint files, a run's checkpoint directory holds ``model.json`` (the
 ``ModelConfig`` that rebuilds the networks) and ``run.json`` (the settings that fix the
-data stream: batch size, updates per epoch, seed). A resume compares both before
-touching any variable, so a different architecture is refused with a message instead of
-a TF shape error, and nothing on disk is overwritten.
+data stream: batch size, updates per epoch, seed; and what each update computes). A
+resume compares both before touching any variable, so a different architecture is
+refused with a message instead of a TF shape error, a run is never continued under other
+learning rates or loss weights than it started with, and nothing on disk is overwritten.
 
 TF writes a checkpoint's files under temporary names and renames them when complete,
 then rewrites the ``checkpoint`` index file atomically, so a crash while saving leaves the
@@ -45,6 +46,8 @@ RUN_FILE = "run.json"
 LOCK_FILE = "lock"
 INDEX_FILE = "checkpoint"
 RESUME_MODES = ("auto", "latest", "never")
+UPDATE_SETTINGS = "update"
+"""``run.json``'s key for what each update computes (learning rates, loss weights, precision)."""
 _FAILED_SAVE = re.compile(r".+-\d+_temp")
 """What TF leaves of a save that failed half-way: ``<prefix>-<update>_temp/``."""
 
@@ -93,8 +96,31 @@ def trained_seed(checkpoint_dir: Path) -> int | None:
     return seed if isinstance(seed, int) else None
 
 
-def check_compatible(checkpoint_dir: Path, config: ModelConfig, run_settings: Mapping[str, Any]) -> None:
-    """Refuse to resume a checkpoint whose architecture or data stream differs from this run's."""
+def _differences(saved: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """``wanted``'s values that ``saved`` records otherwise, nested objects by their keys' path.
+
+    A key ``saved`` lacks is not a difference: files written before it was recorded resume.
+    """
+    found = []
+    for key, value in wanted.items():
+        if key not in saved:
+            continue
+        if isinstance(value, Mapping) and isinstance(saved[key], Mapping):
+            found += _differences(saved[key], value, f"{prefix}{key}.")
+        elif saved[key] != value:
+            found.append(f"{prefix}{key}: checkpoint has {saved[key]!r}, this run asks for {value!r}")
+    return found
+
+
+def check_compatible(
+    checkpoint_dir: Path, config: ModelConfig, run_settings: Mapping[str, Any], own_run: bool = True
+) -> list[str]:
+    """Refuse a checkpoint whose architecture or data stream differs from this run's; returns update changes.
+
+    The update's settings (``run_settings[UPDATE_SETTINGS]``) may change only where a new
+    run starts from another run's checkpoint (``own_run=False``): continuing a run under
+    other settings would leave one record of two experiments.
+    """
     saved = read_model_config(checkpoint_dir).architecture()
     wanted = config.architecture()
     problems = [
@@ -106,14 +132,22 @@ def check_compatible(checkpoint_dir: Path, config: ModelConfig, run_settings: Ma
             f"{checkpoint_dir} holds checkpoints but no {RUN_FILE}, so its batch size, updates per epoch and seed "
             f"are unknown; restore {RUN_FILE} from a backup, or write it with the settings the run was started with"
         )
-    for k, v in run_settings.items():
-        if k in saved_run and saved_run[k] != v:
-            problems.append(f"{k}: checkpoint has {saved_run[k]!r}, this run asks for {v!r}")
+    fixed = {k: v for k, v in run_settings.items() if k != UPDATE_SETTINGS}
+    problems += _differences(saved_run, fixed)
+    changed = _differences(saved_run, {k: v for k, v in run_settings.items() if k == UPDATE_SETTINGS})
+    if own_run:
+        problems += changed
     if problems:
+        fork = (
+            f", or start a new run from this one's checkpoint with --resume={checkpoint_dir} and a new --exp_name"
+            if own_run and changed
+            else ""
+        )
         raise CheckpointError(
             f"the checkpoints in {checkpoint_dir} come from a different setup ({'; '.join(problems)}); "
-            "rerun with the checkpoint's settings, or choose a new --exp_name"
+            f"rerun with the checkpoint's settings, or choose a new --exp_name{fork}"
         )
+    return changed
 
 
 def is_resume_source(value: str) -> bool:
@@ -305,7 +339,10 @@ class RunCheckpoint:
             if not paths:
                 raise CheckpointError(f"--resume={mode} holds no checkpoint; name a run's checkpoint directory or path")
         if paths:
-            check_compatible(source_dir, self.config, self.run_settings)
+            own_run = Path(source_dir).resolve() == self.directory.resolve()
+            changed = check_compatible(source_dir, self.config, self.run_settings, own_run)
+            if changed and self.chief:
+                print(f"Starting from {source_dir}'s checkpoint with other update settings: {'; '.join(changed)}")
         if not self.chief:
             shutil.rmtree(self.save_directory, ignore_errors=True)
             self.manager = tf.train.CheckpointManager(

@@ -30,6 +30,7 @@ from infogan_tf import export, process, restarts, sampling, strategies
 from infogan_tf import flags as _flags
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
+    UPDATE_SETTINGS,
     CheckpointError,
     LoadedModel,
     RunCheckpoint,
@@ -163,7 +164,12 @@ def make_run(
     max_to_keep: int = 5,
 ) -> Run:
     model = trainer.model
-    run_settings = {"batch_size": batch_size, "updates_per_epoch": trainer.updates_per_epoch, "seed": seed}
+    run_settings = {
+        "batch_size": batch_size,
+        "updates_per_epoch": trainer.updates_per_epoch,
+        "seed": seed,
+        UPDATE_SETTINGS: trainer.train_step.settings,
+    }
     chief = strategies.is_chief(trainer.strategy)
     checkpoint = RunCheckpoint(
         checkpoint_dir,

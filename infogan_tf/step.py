@@ -149,6 +149,28 @@ class InfoGANStep:
         self.check_keys = [*self.log_keys, "generator_loss (G step)"]
 
     @property
+    def settings(self) -> dict[str, object]:
+        """What each update computes beyond the architecture, as JSON values.
+
+        A run resumed with other values would be two experiments under one name, its
+        ``flags.txt`` naming only the second, so ``run.json`` records these and a resume
+        compares them (see ``checkpoints.check_compatible``).
+        """
+        d_rate, g_rate = self.learning_rates
+        return {
+            "discriminator_learning_rate": d_rate,
+            "generator_learning_rate": g_rate,
+            "info_reg_coeff": float(self.info_reg_coeff),
+            "continuous_info_reg_coeff": float(
+                self.info_reg_coeff if self.continuous_info_reg_coeff is None else self.continuous_info_reg_coeff
+            ),
+            "train_q": self.train_q,
+            "reuse_fake_batch": self.reuse_fake_batch,
+            "invariance": dataclasses.asdict(self.invariance) if self.invariance else None,
+            "precision": self.model.config.precision,
+        }
+
+    @property
     def trackables(self) -> dict[str, object]:
         """What a checkpoint must hold for this step to continue exactly: weights, optimisers, latent RNG."""
         return {

@@ -143,6 +143,9 @@ def test_a_refused_setup_leaves_every_file_as_it_was(tmp_path, mnist_dir):
     other = launcher(tmp_path, mnist_dir, "--exp_name=run", "--latent_spec=uniform:62,categorical:12:reg", *TINY)
     one_line_error(other, "come from a different setup")
     assert files(tmp_path) == before  # flags.txt included
+    other_weights = launcher(tmp_path, mnist_dir, "--exp_name=run", "--preset=invariant", *TINY)
+    one_line_error(other_weights, "update.invariance: checkpoint has None")
+    assert "--resume=" in other_weights.stderr and files(tmp_path) == before
     (tmp_path / "ckt" / "run" / "run.json").unlink()
     before = files(tmp_path)
     missing = launcher(tmp_path, mnist_dir, "--exp_name=run", "--batch_size=16", *TINY[1:])

@@ -10,6 +10,7 @@ from conftest import make_run
 
 import infogan_tf
 from infogan_tf.checkpoints import CheckpointError, read_model_config
+from infogan_tf.step import Invariance
 
 
 def files(root):
@@ -34,7 +35,57 @@ def test_run_files_describe_the_model(tmp_path):
         "batch_size": 8,
         "updates_per_epoch": 4,
         "seed": 0,
+        "update": {
+            "discriminator_learning_rate": pytest.approx(2e-4),
+            "generator_learning_rate": pytest.approx(1e-3),
+            "info_reg_coeff": 1.0,
+            "continuous_info_reg_coeff": 1.0,
+            "train_q": False,
+            "reuse_fake_batch": False,
+            "invariance": None,
+            "precision": "float32",
+        },
     }
+
+
+def test_a_run_is_not_continued_under_other_update_settings(tmp_path):
+    trained(tmp_path)
+    before = files(tmp_path)
+    for kwargs, named in [
+        ({"info_reg_coeff": 2.0}, "update.info_reg_coeff: checkpoint has 1.0, this run asks for 2.0"),
+        ({"continuous_info_reg_coeff": 0.1}, "update.continuous_info_reg_coeff: checkpoint has 1.0"),
+        ({"generator_learning_rate": 5e-4}, "update.generator_learning_rate: checkpoint has 0.001"),
+        ({"invariance": Invariance(coeff=1.0)}, "update.invariance: checkpoint has None, this run asks for {'coeff'"),
+    ]:
+        other = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, **kwargs)
+        with pytest.raises(CheckpointError, match="rerun with the checkpoint's settings") as refused:
+            other.start()
+        assert named in str(refused.value) and f"--resume={tmp_path / 'ckt'} and a new --exp_name" in str(refused.value)
+    same_meaning = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, continuous_info_reg_coeff=1.0)
+    assert same_meaning.start() == 4  # None meant "as info_reg_coeff": the same update
+    same_meaning.checkpoint.close()
+    assert files(tmp_path) == before
+
+
+def test_a_new_run_may_start_from_a_checkpoint_with_other_update_settings(tmp_path, capsys):
+    first = trained(tmp_path / "first")
+    fork = make_run(tmp_path / "fork", max_epoch=2, updates_per_epoch=4, generator_learning_rate=5e-4)
+    assert fork.start(first.checkpoint.latest) == 4
+    assert "with other update settings: update.generator_learning_rate: checkpoint has 0.001" in capsys.readouterr().out
+    assert float(fork.trainer.train_step.generator_optimizer.learning_rate.numpy()) == pytest.approx(5e-4)
+    fork.train()
+    saved = json.loads((tmp_path / "fork" / "ckt" / "run.json").read_text())["update"]
+    assert saved["generator_learning_rate"] == pytest.approx(5e-4)
+    assert make_run(tmp_path / "fork", max_epoch=2, updates_per_epoch=4, generator_learning_rate=5e-4).start() == 8
+
+
+def test_a_run_json_from_before_update_settings_were_recorded_resumes(tmp_path):
+    run = trained(tmp_path)
+    old = {k: v for k, v in json.loads((run.checkpoint_dir / "run.json").read_text()).items() if k != "update"}
+    (run.checkpoint_dir / "run.json").write_text(json.dumps(old))
+    resumed = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, info_reg_coeff=2.0)
+    assert resumed.start() == 4
+    assert json.loads((run.checkpoint_dir / "run.json").read_text())["update"]["info_reg_coeff"] == 2.0
 
 
 def test_resume_continues_from_the_newest_checkpoint(tmp_path):
