@@ -403,13 +403,40 @@ def preset_line(flag_values: flags.FlagValues = FLAGS) -> str:
     return f"Preset {flag_values.preset}: {values}{kept}"
 
 
-def start_run(seed: int, exp_name: str, dataset: ImageDataset, strategy: tf.distribute.Strategy, resume: str) -> Run:
-    """The run built and restored (``resume``), its flags written, where it is said; ready to ``train``."""
+def run_flags(seed: int, exp_name: str, max_epoch: int, flag_values: flags.FlagValues = FLAGS) -> str:
+    """The command's flags as this one run had them: its own name, seed and schedule, no ``--seeds``.
+
+    A command over several seeds, or a restart candidate stopped at the selection update,
+    would otherwise record the command's ``--seed`` and ``--max_epoch``, not the run's.
+    """
+    own = {"exp_name": exp_name, "seed": seed, "max_epoch": max_epoch}
+    lines = [
+        line
+        for line in flag_values.flags_into_string().splitlines()
+        if line.split("=", 1)[0].lstrip("-") not in {*own, "seeds"}
+    ]
+    return "\n".join([*lines, *(f"--{name}={value}" for name, value in own.items())]) + "\n"
+
+
+def start_run(
+    seed: int,
+    exp_name: str,
+    dataset: ImageDataset,
+    strategy: tf.distribute.Strategy,
+    resume: str,
+    max_epoch: int | None = None,
+) -> Run:
+    """The run built and restored (``resume``), its flags written, where it is said; ready to ``train``.
+
+    ``max_epoch``: where this run stops, if not where the flags say (a restart candidate).
+    """
     run = build(seed, exp_name, dataset, strategy=strategy)
+    if max_epoch is not None:
+        run.trainer.max_epoch = max_epoch
     run.start(resume)
     if run.chief:
         run.log_dir.mkdir(parents=True, exist_ok=True)
-        (run.log_dir / "flags.txt").write_text(FLAGS.flags_into_string())
+        (run.log_dir / "flags.txt").write_text(run_flags(seed, exp_name, run.trainer.max_epoch))
     replicas = strategy.num_replicas_in_sync
     where = f" ({replicas} replicas, {strategies.worker_name(strategy)})" if replicas > 1 else ""
     print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}{where}")
@@ -456,8 +483,8 @@ def _train_main(argv: list[str]) -> None:
             if FLAGS.restarts > 1:  # each candidate to the selection update, then the chosen one on
                 scored = []
                 for candidate in restarts.candidates(seed, exp_name, base, FLAGS.restarts):
-                    run = start_run(candidate.seed, candidate.name, dataset, strategy, FLAGS.resume)
-                    run.trainer.max_epoch = FLAGS.restart_select_at // FLAGS.updates_per_epoch
+                    until = FLAGS.restart_select_at // FLAGS.updates_per_epoch
+                    run = start_run(candidate.seed, candidate.name, dataset, strategy, FLAGS.resume, until)
                     run.train()
                     scored.append((candidate, restarts.score(run.log_dir, FLAGS.restart_select_at)))
                 chosen = record_choice(seed, exp_name, scored)

@@ -93,6 +93,11 @@ def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifi
     trained = run_launcher(*roots, *tiny, "--noevaluate", env=env)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "ckt").iterdir()) == ["multi_seed3", "multi_seed4"]
+    recorded = (tmp_path / "logs" / "multi_seed4" / "flags.txt").read_text().splitlines()
+    assert [line for line in recorded if line.startswith(("--seed", "--exp_name"))] == [
+        "--exp_name=multi_seed4",
+        "--seed=4",
+    ]
     evaluated = subprocess.run(
         [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, *tiny, "--eval_samples=200"],
         capture_output=True,

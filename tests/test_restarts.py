@@ -104,6 +104,12 @@ def test_the_launcher_trains_each_candidate_to_the_selection_update_and_the_chos
     assert steps_and_scores(tmp_path / "logs" / best["run"])[0] == [2, 4, 6, 8]
     assert steps_and_scores(tmp_path / "logs" / other)[0] == [2, 4]
     assert f"{best['run']} trains on" in result.stdout
+    for name, candidate in runs.items():  # each run's flags.txt is its own: its name, seed and where it stopped
+        recorded = (tmp_path / "logs" / name / "flags.txt").read_text().splitlines()
+        until = 4 if name == best["run"] else 2
+        for line in (f"--exp_name={name}", f"--max_epoch={until}", "--restarts=2"):
+            assert recorded.count(line) == 1, (name, line)
+        assert [line for line in recorded if line.startswith("--seed")] == [f"--seed={candidate['seed']}"]
 
     # the chosen run, stopped at the selection update and continued, is that seed's plain run
     plain = launcher(tmp_path, mnist_dir, "--exp_name=plain", f"--seed={best['seed']}", "--invariance_coeff=1")
