@@ -78,6 +78,7 @@ def build_trainer(
     strategy: tf.distribute.Strategy | None = None,
     check_interval: int = 1,
     invariance: Invariance | None = None,
+    info_reg_warmup: int = 0,
 ) -> InfoGANTrainer:
     """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
 
@@ -102,6 +103,7 @@ def build_trainer(
             continuous_info_reg_coeff=continuous_info_reg_coeff,
             strategy=strategy,
             invariance=invariance,
+            info_reg_warmup=info_reg_warmup,
         )
         return InfoGANTrainer(
             train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile, check_interval=check_interval
@@ -314,6 +316,7 @@ def build(
             train_q=f.train_q,
             reuse_fake_batch=f.reuse_fake_batch,
             continuous_info_reg_coeff=f.continuous_info_reg_coeff,
+            info_reg_warmup=f.info_reg_warmup,
             max_epoch=f.max_epoch,
             updates_per_epoch=f.updates_per_epoch,
             jit_compile=f.jit_compile,

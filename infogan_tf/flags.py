@@ -44,6 +44,12 @@ flags.DEFINE_float(
     "lambda of the continuous codes alone; unset: --info_reg_coeff, as in the original (the paper uses a smaller one).",
     lower_bound=0.0,
 )
+flags.DEFINE_integer(
+    "info_reg_warmup",
+    0,
+    "Beyond the original: every lambda grows linearly from 0 over this many updates (0: full from the start).",
+    lower_bound=0,
+)
 flags.DEFINE_float(
     "invariance_coeff",
     0.0,

@@ -131,15 +131,19 @@ def infogan_loss(
     info_reg_coeff: float = 1.0,
     train_q: bool = False,
     continuous_info_reg_coeff: float | None = None,
+    info_scale: tf.Tensor | None = None,
 ) -> InfoGANLoss:
     """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
 
-    L_I is computed whenever D's losses are (it is logged) and whenever it is penalised.
+    L_I is computed whenever D's losses are (it is logged) and whenever it is penalised;
+    ``info_scale`` multiplies every lambda (a warm-up), None leaving them as they are.
     """
     penalised = bool(info_reg_coeff or continuous_info_reg_coeff)
     q_only = train_q and not penalised
     terms = mutual_info_terms(model, z, fake.reg_dist_info) if penalised or real is not None else None
     penalty = info_penalty(terms, info_reg_coeff, continuous_info_reg_coeff) if penalised else None
+    if penalty is not None and info_scale is not None:
+        penalty *= info_scale
     g_loss = generator_loss(fake.d_logit)
     if penalty is not None:
         g_loss -= penalty

@@ -104,6 +104,10 @@ class InfoGANStep:
     the updated D) instead of generating a fresh batch, saving G's second forward pass.
     Off by default: the original drew a new batch, and G's BatchNorm moving averages
     then move once per update instead of twice.
+
+    ``info_reg_warmup``: beyond the original, every lambda grows linearly from 0 over that
+    many updates, so that Q's clusters of real images (the invariance term) can form before
+    G commits its categories to whatever GAN training happens to separate first.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class InfoGANStep:
         continuous_info_reg_coeff: float | None = None,
         strategy: tf.distribute.Strategy | None = None,
         invariance: Invariance | None = None,
+        info_reg_warmup: int = 0,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -140,6 +145,11 @@ class InfoGANStep:
         self.replica_batch_size = strategies.replica_batch_size(self.strategy, batch_size)
         self.distributed = strategies.is_distributed(self.strategy)
         self.reuse_fake_batch = reuse_fake_batch
+        if info_reg_warmup < 0:
+            raise ValueError(f"the warm-up of lambda is a number of updates, not {info_reg_warmup}")
+        self.info_reg_warmup = info_reg_warmup
+        self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if info_reg_warmup else None
+        """lambda's share this update (a warm-up only); set from the update number, so never checkpointed."""
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
         self.learning_rates = tuple(
@@ -167,6 +177,7 @@ class InfoGANStep:
             "train_q": self.train_q,
             "reuse_fake_batch": self.reuse_fake_batch,
             "invariance": dataclasses.asdict(self.invariance) if self.invariance else None,
+            "info_reg_warmup": self.info_reg_warmup,
             "precision": self.model.config.precision,
         }
 
@@ -204,7 +215,14 @@ class InfoGANStep:
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
         return losses.infogan_loss(
-            self.model, z, fake, real, self.info_reg_coeff, self.train_q, self.continuous_info_reg_coeff
+            self.model,
+            z,
+            fake,
+            real,
+            self.info_reg_coeff,
+            self.train_q,
+            self.continuous_info_reg_coeff,
+            None if self.info_scale is None else self.info_scale.read_value(),
         )
 
     def _objective(self, loss: tf.Tensor, optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
@@ -304,8 +322,17 @@ class InfoGANStep:
         apply_gradients(self.generator_optimizer, generator_tape.gradient(fake_x, variables, image_gradient), variables)
         return g_loss
 
-    def __call__(self, real_x: tf.Tensor | tf.types.experimental.distributed.PerReplica) -> tf.Tensor:
-        """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas."""
+    def __call__(
+        self, real_x: tf.Tensor | tf.types.experimental.distributed.PerReplica, update: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
+
+        ``update``: how many updates came before this one, which a warm-up of lambda needs.
+        """
+        if self.info_scale is not None:
+            if update is None:
+                raise ValueError("a warm-up of lambda (info_reg_warmup) needs the update number: pass update=")
+            self.info_scale.assign(tf.minimum(1.0, tf.cast(update, tf.float32) / self.info_reg_warmup))
         sample = self.model.latent_dist.sample_prior
         z = sample(self.batch_size, self.rng)
         generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)

@@ -137,7 +137,7 @@ class InfoGANTrainer:
         if stop_requested is not None:
             agreed = self.strategy.run(_any_replica, args=(stop_requested,))
             self._stop_agreed.assign(tf.cast(self.strategy.experimental_local_results(agreed)[0] > 0, tf.int32))
-        checks = self.train_step(real_x)
+        checks = self.train_step(real_x, self.step)
         self._log_sums.assign_add(checks[: len(self.log_keys)])
         bad = tf.logical_not(tf.math.is_finite(checks))
         first = tf.logical_and(self._first_nonfinite[0] < 0, tf.reduce_any(bad))

@@ -39,6 +39,7 @@ ORIGINAL = {
     "batch_size": "128",
     "info_reg_coeff": "1.0",
     "continuous_info_reg_coeff": None,
+    "info_reg_warmup": "0",
     "generator_learning_rate": "0.001",
     "discriminator_learning_rate": "0.0002",
     "latent_spec": "uniform:62,categorical:10:reg,uniform:1:reg:fix_std,uniform:1:reg:fix_std",

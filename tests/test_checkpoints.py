@@ -43,6 +43,7 @@ def test_run_files_describe_the_model(tmp_path):
             "train_q": False,
             "reuse_fake_batch": False,
             "invariance": None,
+            "info_reg_warmup": 0,
             "precision": "float32",
         },
     }

@@ -96,6 +96,24 @@ def test_the_papers_smaller_continuous_lambda_weights_only_the_continuous_codes(
     assert float(same.generator_loss) == float(original.generator_loss)
 
 
+def test_a_warm_up_scales_every_lambda_in_both_losses(tmp_path):
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(2))
+    x, _ = model.generate(z, training=False)
+    fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
+    scaled = losses.infogan_loss(
+        model, z, fake, real, info_reg_coeff=1.0, continuous_info_reg_coeff=0.1, info_scale=tf.constant(0.25)
+    )
+    groups = scaled.mutual_info.groups
+    penalty = 0.25 * (1.0 * float(groups["disc"].mi) + 0.1 * float(groups["cont"].mi))
+    gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
+    np.testing.assert_allclose(scaled.discriminator_loss, gan_d - penalty, rtol=1e-5)
+    np.testing.assert_allclose(scaled.generator_loss, float(losses.generator_loss(fake.d_logit)) - penalty, rtol=1e-5)
+    off = losses.infogan_loss(model, z, fake, real, info_reg_coeff=1.0, info_scale=tf.constant(0.0))
+    assert float(off.generator_loss) == float(losses.generator_loss(fake.d_logit))
+    assert off.mutual_info.total.mi.numpy() != 0  # still measured and logged
+
+
 def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
     model = make_run(tmp_path).trainer.model
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))

@@ -71,6 +71,27 @@ def test_the_reused_batch_gets_the_same_g_gradient_as_a_fresh_pass(tmp_path):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-7)
 
 
+def test_a_warm_up_starts_as_the_gan_alone_and_reaches_lambda_after_its_updates(tmp_path):
+    warm = make_run(tmp_path / "warm", info_reg_warmup=4).trainer
+    gan = make_run(tmp_path / "gan", info_reg_coeff=0.0).trainer
+    for trainer in (warm, gan):
+        trainer.update(real_batch())
+    assert float(warm.train_step.info_scale.numpy()) == 0.0  # update 0: lambda * 0
+    for name in ("d_body", "d_head", "generator"):
+        for got, want in zip(
+            getattr(warm.model.networks, name).trainable_variables,
+            getattr(gan.model.networks, name).trainable_variables,
+        ):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7, err_msg=name)
+    scales = []
+    for _ in range(5):
+        warm.update(real_batch())
+        scales.append(float(warm.train_step.info_scale.numpy()))
+    assert scales == [0.25, 0.5, 0.75, 1.0, 1.0]
+    with pytest.raises(ValueError, match="needs the update number"):
+        warm.train_step(real_batch())
+
+
 def test_without_the_info_term_q_gets_no_gradient(tmp_path):
     trainer = make_run(tmp_path, info_reg_coeff=0.0).trainer
     q_vars = trainer.model.networks.q_head.trainable_variables
