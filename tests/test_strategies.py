@@ -122,7 +122,14 @@ TINY = ["--batch_size=8", "--updates_per_epoch=2", "--max_epoch=2", "--noevaluat
 
 def test_the_launcher_trains_mirrored_over_two_logical_cpus(mnist_dir, tmp_path):
     result = run_experiment(
-        "run_mnist_exp.py", mnist_dir, tmp_path, "--strategy=mirrored", "--cpu_devices=2", "--sync_batch_norm", *TINY
+        "run_mnist_exp.py",
+        mnist_dir,
+        tmp_path,
+        "--strategy=mirrored",
+        "--cpu_devices=2",
+        "--sync_batch_norm",
+        "--info_reg_warmup=3",  # the warm-up's lambda share is set in cross-replica context, read by each replica
+        *TINY,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(2 replicas, chief)" in result.stdout
@@ -130,7 +137,9 @@ def test_the_launcher_trains_mirrored_over_two_logical_cpus(mnist_dir, tmp_path)
     records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [2, 4]
     assert "INFO" not in result.stderr  # tf.distribute's per-collective log lines stay quiet
-    more = run_experiment("run_mnist_exp.py", mnist_dir, tmp_path, *TINY, "--max_epoch=3")  # now on one device
+    more = run_experiment(  # now on one device
+        "run_mnist_exp.py", mnist_dir, tmp_path, *TINY, "--max_epoch=3", "--info_reg_warmup=3"
+    )
     assert more.returncode == 0, more.stderr[-3000:]
     assert "Resumed from" in more.stdout and "update 4" in more.stdout
     records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
