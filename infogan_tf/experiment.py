@@ -359,15 +359,24 @@ def evaluate_run(
     checkpoint: str | None = None,
     flag_values: flags.FlagValues = FLAGS,
 ) -> dict:
-    """Evaluate a run (or ``checkpoint``) into its log directory."""
+    """Evaluate a run into its log directory, or ``checkpoint`` into ``evaluation/<checkpoint name>/`` beside it.
+
+    Each checkpoint keeps its own evaluation, so evaluating a run at several updates (how
+    early a failing seed shows, #14) loses none of them.
+    """
     f = flag_values
     log_dir = Path(f.root_log_dir) / exp_name
     baseline = f.baseline
+    source: Path | LoadedModel = Path(f.root_checkpoint_dir) / exp_name
+    out_dir = log_dir
+    if checkpoint:
+        source = load(checkpoint)
+        out_dir = checkpoint_paths(checkpoint)[0] / "evaluation" / Path(source.checkpoint_path).name
     results = report.evaluate(
-        checkpoint or Path(f.root_checkpoint_dir) / exp_name,
+        source,
         dataset,
         sample_classifier,
-        out_dir=log_dir if not checkpoint else checkpoint_paths(checkpoint)[0] / "evaluation",
+        out_dir=out_dir,
         log_dir=log_dir,
         baseline_checkpoint=Path(f.root_checkpoint_dir) / baseline if baseline else None,
         baseline_log_dir=Path(f.root_log_dir) / baseline if baseline else None,
@@ -539,9 +548,10 @@ def _evaluate_main(argv: list[str]) -> None:
                 raise CheckpointError(f"{location} holds no checkpoint to evaluate")
             directories.append(directory)
         sample_classifier = load_classifier(dataset)
-        if FLAGS.checkpoint:
+        if FLAGS.checkpoint:  # its training log is found under the name of its directory, the run's name
             seed = _sample_seed(directories[0], FLAGS.seed)
-            evaluate_run(FLAGS.exp_name or "", seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
+            name = FLAGS.exp_name or directories[0].name
+            evaluate_run(name, seed, dataset, sample_classifier, checkpoint=FLAGS.checkpoint)
             return
         results = {
             seed: evaluate_run(name, _sample_seed(directory, seed), dataset, sample_classifier)

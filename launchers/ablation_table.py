@@ -17,6 +17,13 @@ seed found is reported.
 ``--per_seed`` prints, instead, every measure of the evaluation for the named settings, one
 row per measure and setting and one column per seed, so settings run on the same seeds can
 be read side by side.
+
+``--selection`` asks how early the label-free score of ``--restarts`` (the invariance
+term's I(c; c′)) tells the runs of one setting that fail apart: each run's score and error
+at every update it was evaluated at (its ``results.json`` and those that
+``evaluate.py --checkpoint`` wrote into its ``evaluation/`` folder), and, per update,
+whether every run that ends above the worst-seed goal of #14 scores below every run that
+does not. The errors only check the score; nothing is chosen by them.
 """
 
 from __future__ import annotations
@@ -145,6 +152,65 @@ def per_seed_table(runs: list[Path], names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FAILING_ERROR = 0.08
+"""Test error above the worst-seed goal of #14: a run ending above it is one a restart should replace."""
+
+
+def selection_table(runs: list[Path], name: str) -> str:
+    """Each run's score and error at each evaluated update; then whether the score separates the failing runs."""
+    settings = group_by_setting(runs)
+    if name not in settings:
+        raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
+    evaluated = {seed: _evaluations(run) for seed, _, run in sorted(settings[name], key=lambda s: s[0])}
+    steps = sorted({step for by_step in evaluated.values() for step in by_step})
+    lines = [
+        "| seed | " + " | ".join(f"update {step}: I(c; c′), error" for step in steps) + " |",
+        "| --- | " + " | ".join("---" for _ in steps) + " |",
+    ]
+    for seed, by_step in evaluated.items():
+        cells = [_score_and_error(by_step.get(step)) for step in steps]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    failing = {
+        seed
+        for seed, by_step in evaluated.items()
+        if by_step[max(by_step)]["unsupervised_error_hungarian"] > FAILING_ERROR
+    }
+    cells = [_separation(evaluated, failing, step) for step in steps]
+    lines.append(
+        f"| failing at the end (> {100 * FAILING_ERROR:.0f}%): {_seeds(failing)} | " + " | ".join(cells) + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _evaluations(run: Path) -> dict[int, dict]:
+    """The run's evaluations by update: its own results.json and any of its checkpoints' (``evaluation/*/``)."""
+    found = (json.loads(path.read_text()) for path in [run / "results.json", *run.glob("evaluation/*/results.json")])
+    return {results["step"]: results for results in found}
+
+
+def _score_and_error(results: dict | None) -> str:
+    if results is None:
+        return "—"
+    score = results.get("mi_invariance_final")
+    return f"{'—' if score is None else f'{score:.3f}'}, {100 * results['unsupervised_error_hungarian']:.2f}%"
+
+
+def _separation(evaluated: dict[int, dict[int, dict]], failing: set[int], step: int) -> str:
+    """The failing runs' highest score against the others' lowest at ``step``; separated when the first is lower."""
+    scores = {seed: by_step[step].get("mi_invariance_final") for seed, by_step in evaluated.items() if step in by_step}
+    scores = {seed: score for seed, score in scores.items() if score is not None}
+    bad = [score for seed, score in scores.items() if seed in failing]
+    good = [score for seed, score in scores.items() if seed not in failing]
+    if not bad or not good:
+        return "—"
+    verdict = "separated" if max(bad) < min(good) else "not separated"
+    return f"{verdict}: failing ≤ {max(bad):.3f}, others ≥ {min(good):.3f}"
+
+
+def _seeds(seeds: set[int]) -> str:
+    return ", ".join(map(str, sorted(seeds))) or "none"
+
+
 def _median(seeds: list[tuple[int, dict, Path]], key: str, form: str) -> str:
     """The median of ``key`` over the seeds that have it; "—" where none does.
 
@@ -171,12 +237,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("roots", nargs="*", type=Path, default=[KEPT], help="run directories or their parents")
     parser.add_argument("--per_seed", default="", help="comma-separated settings to show measure by measure")
+    parser.add_argument("--selection", default="", help="a setting whose runs' scores and errors to show by update")
     args = parser.parse_args(argv)
     runs = find_runs(args.roots)
     if not runs:
         sys.exit(f"error: no <name>_seed<N>/results.json under {', '.join(map(str, args.roots))}")
     names = [name for name in args.per_seed.split(",") if name]
-    print(per_seed_table(runs, names) if names else table(runs), end="")
+    if args.selection:
+        print(selection_table(runs, args.selection), end="")
+    else:
+        print(per_seed_table(runs, names) if names else table(runs), end="")
 
 
 if __name__ == "__main__":

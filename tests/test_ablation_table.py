@@ -70,3 +70,43 @@ def test_per_seed_sets_settings_side_by_side_measure_by_measure(tmp_path):
     missing = subprocess.run([*script, "--per_seed=nothing"], capture_output=True, text=True)
     assert missing.returncode != 0
     assert "no runs of setting(s) nothing (settings found: orig, preset)" in missing.stderr
+
+
+def test_selection_shows_each_update_and_whether_the_score_separates_the_failing_runs(tmp_path):
+    def evaluated(seed, step, error, score):
+        folder = tmp_path / f"pre_seed{seed}" / "evaluation" / f"pre_seed{seed}-{step}"
+        folder.mkdir(parents=True)
+        results = {"step": step, "unsupervised_error_hungarian": error}
+        if score is not None:
+            results["mi_invariance_final"] = score
+        (folder / "results.json").write_text(json.dumps(results))
+
+    # seed 1 fails at the end (12%); at update 1000 it already scores lowest, at 500 it does not
+    for seed, (end_error, end_score), early in (
+        (0, (0.02, 2.16), ((500, 0.30, 1.90), (1000, 0.05, 2.14))),
+        (1, (0.12, 2.07), ((500, 0.25, 1.95), (1000, 0.15, 2.05))),
+        (2, (0.03, 2.15), ((500, 0.20, None), (1000, 0.04, 2.12))),
+    ):
+        write_run(
+            tmp_path, f"pre_seed{seed}", end_error, 2.29, 2.0, ["--batch_size=128"], mi_invariance_final=end_score
+        )
+        for step, error, score in early:
+            evaluated(seed, step, error, score)
+    write_run(tmp_path, "other_seed0", 0.5, 2.29, 2.0, ["--batch_size=128"])
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)]
+    lines = subprocess.run([*script, "--selection=pre"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[0] == (
+        "| seed | update 500: I(c; c′), error | update 1000: I(c; c′), error | update 2000: I(c; c′), error |"
+    )
+    assert lines[2:5] == [
+        "| 0 | 1.900, 30.00% | 2.140, 5.00% | 2.160, 2.00% |",
+        "| 1 | 1.950, 25.00% | 2.050, 15.00% | 2.070, 12.00% |",
+        "| 2 | —, 20.00% | 2.120, 4.00% | 2.150, 3.00% |",
+    ]
+    assert lines[5] == (
+        "| failing at the end (> 8%): 1 | not separated: failing ≤ 1.950, others ≥ 1.900 "
+        "| separated: failing ≤ 2.050, others ≥ 2.120 | separated: failing ≤ 2.070, others ≥ 2.150 |"
+    )
+    assert len(lines) == 6  # other_seed0, another setting, is not shown
+    missing = subprocess.run([*script, "--selection=nothing"], capture_output=True, text=True)
+    assert missing.returncode != 0 and "no runs of setting nothing (settings found: other, pre)" in missing.stderr

@@ -113,6 +113,38 @@ def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifi
     assert "| seed 3 | seed 4 | mean | median | min | max |" in evaluated.stdout
 
 
+def test_each_evaluated_checkpoint_keeps_its_own_results_beside_its_training_log(
+    tmp_path, mnist_dir, tiny_classifier_cache
+):
+    env, _ = tiny_classifier_cache
+    roots = [
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        f"--data_dir={mnist_dir}",
+    ]
+    tiny = ["--batch_size=8", "--updates_per_epoch=3", "--max_epoch=2", "--snapshot_interval=3"]
+    trained = run_launcher(*roots, *tiny, "--exp_name=early", "--noevaluate", env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    ckt = tmp_path / "ckt" / "early"
+    logged = {r["step"]: r for r in map(json.loads, (tmp_path / "logs" / "early" / "metrics.jsonl").open())}
+    for checkpoint, step in ((ckt / "early-3", 3), (ckt, 6)):  # a checkpoint by path, then the newest in a directory
+        evaluated = subprocess.run(
+            [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, f"--checkpoint={checkpoint}"]
+            + ["--eval_samples=200"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=REPO,
+            env=env,
+        )
+        assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+        results = json.loads((ckt / "evaluation" / f"early-{step}" / "results.json").read_text())
+        assert results["step"] == step
+        assert results["mi_disc_final"] == logged[step]["MI_disc"]  # the log up to this checkpoint, found by name
+    assert sorted(p.name for p in (ckt / "evaluation").iterdir()) == ["early-3", "early-6"]  # the first is kept
+    assert not (tmp_path / "logs" / "early" / "results.json").exists()  # the run's own evaluation is left alone
+
+
 @pytest.mark.parametrize(
     ("flag", "message"),
     [

@@ -185,7 +185,7 @@ def write_traversals(loaded: LoadedModel, dataset: ImageDataset, out_dir: Path, 
 
 
 def evaluate(
-    checkpoint: str | Path,
+    checkpoint: str | Path | LoadedModel,
     dataset: ImageDataset,
     classifier: SampleClassifier | None,
     out_dir: str | Path,
@@ -195,13 +195,14 @@ def evaluate(
     num_samples: int = 10000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Evaluate ``checkpoint``; write results.json, results.md and figures to ``out_dir``.
+    """Evaluate ``checkpoint`` (a location, or a model already loaded); write results.json, results.md and figures
+    to ``out_dir``.
 
     Without a ``classifier`` (a dataset without labels) the sample-quality measures are left out.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    loaded = load(checkpoint)
+    loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load(checkpoint)
     results: dict[str, Any] = {"dataset": dataset.name, "checkpoint": loaded.checkpoint_path, "step": loaded.step}
     records = [r for r in read_metrics(log_dir) if r.get("step", 0) <= loaded.step]  # up to this checkpoint
     if records:
