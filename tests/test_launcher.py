@@ -12,9 +12,9 @@ from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation import classifier
 
 
-def run_launcher(*flags, timeout=600, env=None):
+def run_launcher(*flags, timeout=600, env=None, script="run_mnist_exp.py"):
     return subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "run_mnist_exp.py"), *flags],
+        [sys.executable, str(REPO / "launchers" / script), *flags],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -98,14 +98,7 @@ def test_seeds_then_evaluation_with_a_summary(tmp_path, mnist_dir, tiny_classifi
         "--exp_name=multi_seed4",
         "--seed=4",
     ]
-    evaluated = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, *tiny, "--eval_samples=200"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=env,
-    )
+    evaluated = run_launcher(*roots, *tiny, "--eval_samples=200", env=env, script="evaluate.py")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     summary = json.loads((tmp_path / "logs" / "multi_summary" / "summary.json").read_text())
     errors = summary["unsupervised_error_hungarian"]
@@ -128,14 +121,8 @@ def test_each_evaluated_checkpoint_keeps_its_own_results_beside_its_training_log
     ckt = tmp_path / "ckt" / "early"
     logged = {r["step"]: r for r in map(json.loads, (tmp_path / "logs" / "early" / "metrics.jsonl").open())}
     for checkpoint, step in ((ckt / "early-3", 3), (ckt, 6)):  # a checkpoint by path, then the newest in a directory
-        evaluated = subprocess.run(
-            [sys.executable, str(REPO / "launchers" / "evaluate.py"), *roots, f"--checkpoint={checkpoint}"]
-            + ["--eval_samples=200"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=REPO,
-            env=env,
+        evaluated = run_launcher(
+            *roots, f"--checkpoint={checkpoint}", "--eval_samples=200", env=env, script="evaluate.py"
         )
         assert evaluated.returncode == 0, evaluated.stderr[-3000:]
         results = json.loads((ckt / "evaluation" / f"early-{step}" / "results.json").read_text())
