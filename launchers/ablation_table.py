@@ -4,11 +4,17 @@
     python launchers/ablation_table.py logs/mnist ...     # any run directories (or their parents)
     python launchers/ablation_table.py --per_seed=invariant,orig   # those settings, measure by measure
 
-A run is a directory holding ``results.json`` (what the evaluation wrote) and, where it
-has one, ``flags.txt``; its name ends in ``_seed<N>``, and the runs that share the rest
-of the name are one setting. Per setting: the flags it changes from the original
-settings, the update it was evaluated at, the Hungarian test error of every seed, their
-median and range, and the median MI_disc and Fréchet distance. The distance is measured in
+A run is named by a directory ending in ``_seed<N>``, and the runs that share the rest of
+the name are one setting. Its evaluations are the ``results.json`` in that directory (what
+the evaluation at the end of training wrote, beside ``flags.txt``) and those in its
+``evaluation/*/`` (what ``evaluate.py --checkpoint`` wrote). A fresh run keeps the first in
+its log directory and the second in its checkpoint directory, both under the run's name:
+``python launchers/ablation_table.py logs/mnist ckt/mnist`` joins them. A run without a
+final ``results.json`` stands at its newest evaluated checkpoint.
+
+Per setting: the flags it changes from the original settings, the update it was evaluated
+at, the Hungarian test error of every seed, their median and range, and the median MI_disc
+and Fréchet distance. The distance is measured in
 the feature space of the evaluation's classifier, which each machine trains anew, so beside
 it stands the distance of real training images under the same classifier: compare
 distances only where that reference is the same. Nothing is picked by test error: every
@@ -20,8 +26,7 @@ be read side by side.
 
 ``--selection`` asks how early the label-free score of ``--restarts`` (the invariance
 term's I(c; c′)) tells the runs of one setting that fail apart: each run's score and error
-at every update it was evaluated at (its ``results.json`` and those that
-``evaluate.py --checkpoint`` wrote into its ``evaluation/`` folder), and, per update,
+at every update it was evaluated at (its final evaluation and its checkpoints'), and, per update,
 whether every run that ends above the worst-seed goal of #14 scores below every run that
 does not. The errors only check the score; nothing is chosen by them.
 """
@@ -29,6 +34,8 @@ does not. The errors only check the score; nothing is chosen by them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import re
 import statistics
@@ -89,35 +96,90 @@ def changed_flags(flags: dict[str, str | None]) -> str:
     return " ".join(changes) or "(the original settings)"
 
 
-def find_runs(roots: list[Path]) -> list[Path]:
-    runs = set()
+@dataclasses.dataclass
+class Run:
+    """One run's evaluations, gathered from every directory that bears its name."""
+
+    name: str
+    dirs: list[Path] = dataclasses.field(default_factory=list)
+
+    @property
+    def setting(self) -> str:
+        return SEED.match(self.name)["setting"]
+
+    @property
+    def seed(self) -> int:
+        return int(SEED.match(self.name)["seed"])
+
+    @property
+    def finals(self) -> list[Path]:
+        return [d / "results.json" for d in self.dirs if (d / "results.json").is_file()]
+
+    @functools.cached_property
+    def results(self) -> dict:
+        """The evaluation at the end of training, or the newest evaluated checkpoint where there is none."""
+        finals = self.finals
+        if finals:
+            return json.loads(finals[0].read_text())
+        evaluations = self.evaluations
+        return evaluations[max(evaluations)]
+
+    @functools.cached_property
+    def evaluations(self) -> dict[int, dict]:
+        """Every evaluation of the run by update: its checkpoints', then the final one, which wins a tie."""
+        paths = [*(p for d in self.dirs for p in sorted(d.glob("evaluation/*/results.json"))), *self.finals]
+        found = (json.loads(path.read_text()) for path in paths)
+        return {results["step"]: results for results in found}
+
+    @property
+    def flags_file(self) -> Path | None:
+        return next((d / "flags.txt" for d in self.dirs if (d / "flags.txt").is_file()), None)
+
+
+def find_runs(roots: list[Path]) -> list[Run]:
+    """The runs under ``roots`` by name; a run found in two places with a final results.json each is refused."""
+    runs: dict[str, Run] = {}
     for root in roots:
-        runs.update(p.parent for p in root.rglob("results.json") if SEED.match(p.parent.name))
-    return sorted(runs)
+        for path in root.rglob("results.json"):
+            if SEED.match(path.parent.name):
+                run_dir = path.parent
+            elif path.parent.parent.name == "evaluation" and SEED.match(path.parents[2].name):
+                run_dir = path.parents[2]
+            else:
+                continue
+            run = runs.setdefault(run_dir.name, Run(run_dir.name))
+            if all(run_dir.resolve() != d.resolve() for d in run.dirs):
+                run.dirs.append(run_dir)
+    for run in runs.values():
+        if len(run.finals) > 1:
+            places = " and in ".join(str(final.parent) for final in run.finals)
+            raise SystemExit(
+                f"error: run {run.name} has a final results.json in {places}: give only the roots that hold one of them"
+            )
+    return sorted(runs.values(), key=lambda run: run.name)
 
 
-def group_by_setting(runs: list[Path]) -> dict[str, list[tuple[int, dict, Path]]]:
-    settings: dict[str, list[tuple[int, dict, Path]]] = {}
+def group_by_setting(runs: list[Run]) -> dict[str, list[Run]]:
+    settings: dict[str, list[Run]] = {}
     for run in runs:
-        match = SEED.match(run.name)
-        results = json.loads((run / "results.json").read_text())
-        settings.setdefault(match["setting"], []).append((int(match["seed"]), results, run))
+        settings.setdefault(run.setting, []).append(run)
+    for seeds in settings.values():
+        seeds.sort(key=lambda run: run.seed)
     return settings
 
 
-def table(runs: list[Path]) -> str:
+def table(runs: list[Run]) -> str:
     settings = group_by_setting(runs)
     lines = [
         "| setting | changes | updates | error per seed (Hungarian) | median | range | MI_disc median | FD median |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for setting, seeds in sorted(settings.items(), key=lambda kv: _median_error(kv[1])):
-        seeds.sort()
-        errors = [100 * r["unsupervised_error_hungarian"] for _, r, _ in seeds]
-        flags_file = seeds[0][2] / "flags.txt"
-        changes = changed_flags(read_flags(flags_file)) if flags_file.is_file() else "(no flags.txt)"
-        updates = sorted({r.get("step") for _, r, _ in seeds})
-        per_seed = ", ".join(f"s{s} {e:.2f}%" for (s, _, _), e in zip(seeds, errors))
+        errors = [100 * run.results["unsupervised_error_hungarian"] for run in seeds]
+        flags_file = seeds[0].flags_file
+        changes = changed_flags(read_flags(flags_file)) if flags_file else "(no flags.txt)"
+        updates = sorted({run.results.get("step") for run in seeds})
+        per_seed = ", ".join(f"s{run.seed} {e:.2f}%" for run, e in zip(seeds, errors))
         mi = _median(seeds, "mi_disc_final", "{:.3f}")
         fd = _median(seeds, "frechet_distance", "{:.2f}") + _reference(seeds)
         lines.append(
@@ -127,15 +189,15 @@ def table(runs: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def per_seed_table(runs: list[Path], names: list[str]) -> str:
+def per_seed_table(runs: list[Run], names: list[str]) -> str:
     """Each measure of each named setting, seed by seed, with the median and the range."""
     settings = group_by_setting(runs)
     missing = [name for name in names if name not in settings]
     if missing:
         found = ", ".join(sorted(settings)) or "none"
         raise SystemExit(f"error: no runs of setting(s) {', '.join(missing)} (settings found: {found})")
-    summaries = {name: summarize({seed: r for seed, r, _ in settings[name]}) for name in names}
-    seeds = sorted({seed for name in names for seed, _, _ in settings[name]})
+    summaries = {name: summarize({run.seed: run.results for run in settings[name]}) for name in names}
+    seeds = sorted({run.seed for name in names for run in settings[name]})
     lines = [
         "| measure | setting | " + " | ".join(f"seed {s}" for s in seeds) + " | median | range |",
         "| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- | --- |",
@@ -156,12 +218,12 @@ FAILING_ERROR = 0.08
 """Test error above the worst-seed goal of #14: a run ending above it is one a restart should replace."""
 
 
-def selection_table(runs: list[Path], name: str) -> str:
+def selection_table(runs: list[Run], name: str) -> str:
     """Each run's score and error at each evaluated update; then whether the score separates the failing runs."""
     settings = group_by_setting(runs)
     if name not in settings:
         raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
-    evaluated = {seed: _evaluations(run) for seed, _, run in sorted(settings[name], key=lambda s: s[0])}
+    evaluated = {run.seed: run.evaluations for run in settings[name]}
     steps = sorted({step for by_step in evaluated.values() for step in by_step})
     lines = [
         "| seed | " + " | ".join(f"update {step}: I(c; c′), error" for step in steps) + " |",
@@ -180,12 +242,6 @@ def selection_table(runs: list[Path], name: str) -> str:
         f"| failing at the end (> {100 * FAILING_ERROR:.0f}%): {_seeds(failing)} | " + " | ".join(cells) + " |"
     )
     return "\n".join(lines) + "\n"
-
-
-def _evaluations(run: Path) -> dict[int, dict]:
-    """The run's evaluations by update: its own results.json and any of its checkpoints' (``evaluation/*/``)."""
-    found = (json.loads(path.read_text()) for path in [run / "results.json", *run.glob("evaluation/*/results.json")])
-    return {results["step"]: results for results in found}
 
 
 def _score_and_error(results: dict | None) -> str:
@@ -211,26 +267,29 @@ def _seeds(seeds: set[int]) -> str:
     return ", ".join(map(str, sorted(seeds))) or "none"
 
 
-def _median(seeds: list[tuple[int, dict, Path]], key: str, form: str) -> str:
+def _median(seeds: list[Run], key: str, form: str) -> str:
     """The median of ``key`` over the seeds that have it; "—" where none does.
 
-    A checkpoint evaluated on its own (``evaluate.py --checkpoint``) has no training log,
-    so no final MI_disc.
+    A checkpoint evaluated without its training log has no final MI_disc.
     """
-    values = [r[key] for _, r, _ in seeds if r.get(key) is not None]
+    values = [run.results[key] for run in seeds if run.results.get(key) is not None]
     return form.format(statistics.median(values)) if values else "—"
 
 
-def _reference(seeds: list[tuple[int, dict, Path]]) -> str:
+def _reference(seeds: list[Run]) -> str:
     """The real images' distance that the setting's distances were measured against."""
-    references = {f"{r['frechet_distance_real_train']:.2f}" for _, r, _ in seeds if "frechet_distance_real_train" in r}
+    references = {
+        f"{run.results['frechet_distance_real_train']:.2f}"
+        for run in seeds
+        if "frechet_distance_real_train" in run.results
+    }
     if not references:
         return ""
     return f" (real {references.pop()})" if len(references) == 1 else " (several classifiers)"
 
 
-def _median_error(seeds: list[tuple[int, dict, Path]]) -> float:
-    return statistics.median(r["unsupervised_error_hungarian"] for _, r, _ in seeds)
+def _median_error(seeds: list[Run]) -> float:
+    return statistics.median(run.results["unsupervised_error_hungarian"] for run in seeds)
 
 
 def main(argv: list[str] | None = None) -> None:

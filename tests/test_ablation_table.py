@@ -110,3 +110,32 @@ def test_selection_shows_each_update_and_whether_the_score_separates_the_failing
     assert len(lines) == 6  # other_seed0, another setting, is not shown
     missing = subprocess.run([*script, "--selection=nothing"], capture_output=True, text=True)
     assert missing.returncode != 0 and "no runs of setting nothing (settings found: other, pre)" in missing.stderr
+
+
+def test_a_fresh_runs_log_and_checkpoint_directories_are_joined_by_its_name(tmp_path):
+    logs, ckt = tmp_path / "logs" / "mnist", tmp_path / "ckt" / "mnist"
+    write_run(logs, "pre_seed0", 0.02, 2.29, 2.0, ["--invariance_coeff=1.0"], mi_invariance_final=2.16)
+    checkpoints = {
+        ("pre_seed0", 1000): (0.09, 1.96),
+        ("pre_seed1", 1000): (0.16, 1.90),
+        ("pre_seed1", 1500): (0.13, 2.05),
+    }
+    for (name, step), (error, score) in checkpoints.items():
+        folder = ckt / name / "evaluation" / f"{name}-{step}"
+        folder.mkdir(parents=True)
+        results = {"step": step, "unsupervised_error_hungarian": error, "mi_invariance_final": score}
+        (folder / "results.json").write_text(json.dumps(results))
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path / "logs"), str(ckt)]
+    lines = subprocess.run([*script, "--selection=pre"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[2:4] == [
+        "| 0 | 1.960, 9.00% | — | 2.160, 2.00% |",
+        "| 1 | 1.900, 16.00% | 2.050, 13.00% | — |",
+    ]
+    assert lines[4].startswith("| failing at the end (> 8%): 1 | separated: failing ≤ 1.900, others ≥ 1.960 |")
+    # seed 1 has no final evaluation: the table stands it at its newest checkpoint, and says which update that is
+    table = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert table[2].startswith("| pre | --invariance_coeff=1.0 | 1500, 2000 | s0 2.00%, s1 13.00% | 7.50% |")
+    write_run(tmp_path / "copy", "pre_seed0", 0.02, 2.29, 2.0, [])
+    twice = subprocess.run([*script, str(tmp_path / "copy")], capture_output=True, text=True)
+    assert twice.returncode != 0
+    assert f"run pre_seed0 has a final results.json in {logs / 'pre_seed0'} and in" in twice.stderr
