@@ -96,6 +96,22 @@ def changed_flags(flags: dict[str, str | None]) -> str:
     return " ".join(changes) or "(the original settings)"
 
 
+def read_results(path: Path) -> dict:
+    """An evaluation's results.json, refused with its path where it is not one the table can read."""
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SystemExit(
+            f"error: {path} is not readable JSON ({error}): evaluate the run again or move it away"
+        ) from None
+    if not isinstance(results, dict):
+        raise SystemExit(f"error: {path} is not a JSON object: evaluate the run again or move it away")
+    missing = [key for key in ("step", "unsupervised_error_hungarian") if key not in results]
+    if missing:
+        raise SystemExit(f"error: {path} lacks {', '.join(missing)}: evaluate the run again or move it away")
+    return results
+
+
 @dataclasses.dataclass
 class Run:
     """One run's evaluations, gathered from every directory that bears its name."""
@@ -120,7 +136,7 @@ class Run:
         """The evaluation at the end of training, or the newest evaluated checkpoint where there is none."""
         finals = self.finals
         if finals:
-            return json.loads(finals[0].read_text())
+            return read_results(finals[0])
         evaluations = self.evaluations
         return evaluations[max(evaluations)]
 
@@ -128,7 +144,7 @@ class Run:
     def evaluations(self) -> dict[int, dict]:
         """Every evaluation of the run by update: its checkpoints', then the final one, which wins a tie."""
         paths = [*(p for d in self.dirs for p in sorted(d.glob("evaluation/*/results.json"))), *self.finals]
-        found = (json.loads(path.read_text()) for path in paths)
+        found = (read_results(path) for path in paths)
         return {results["step"]: results for results in found}
 
     @property

@@ -139,3 +139,18 @@ def test_a_fresh_runs_log_and_checkpoint_directories_are_joined_by_its_name(tmp_
     twice = subprocess.run([*script, str(tmp_path / "copy")], capture_output=True, text=True)
     assert twice.returncode != 0
     assert f"run pre_seed0 has a final results.json in {logs / 'pre_seed0'} and in" in twice.stderr
+
+
+def test_a_damaged_results_file_is_refused_by_its_path(tmp_path):
+    write_run(tmp_path, "pre_seed0", 0.02, 2.29, 2.0, [])
+    results = tmp_path / "pre_seed0" / "results.json"
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)]
+    for damaged, complaint in (
+        ('{"step": 20', "is not readable JSON"),
+        ("[]", "is not a JSON object"),
+        ('{"step": 2000}', "lacks unsupervised_error_hungarian"),
+    ):
+        results.write_text(damaged)
+        refused = subprocess.run(script, capture_output=True, text=True)
+        assert refused.returncode != 0
+        assert f"error: {results} {complaint}" in refused.stderr and "evaluate the run again" in refused.stderr
