@@ -329,6 +329,7 @@ def build(
                 f.invariance_copies,
                 f.invariance_scale,
                 f.invariance_fakes,
+                f.invariance_shear,
             ),
         )
     except ValueError as e:

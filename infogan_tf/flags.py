@@ -68,6 +68,14 @@ flags.DEFINE_float(
     lower_bound=0.0,
     upper_bound=0.5,
 )
+flags.DEFINE_float(
+    "invariance_shear",
+    0.0,
+    "Largest shear (slant) of the invariance term's copies: each row moved sideways by up to this fraction of its "
+    "distance from the centre (0.3: a slant of about 17 degrees either way); 0: none.",
+    lower_bound=0.0,
+    upper_bound=1.0,
+)
 flags.DEFINE_boolean(
     "invariance_fakes",
     False,

@@ -40,8 +40,11 @@ class Invariance:
 
     D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
     of real images x and of T(x), a random rotation (up to ``max_degrees``), scaling (by
-    up to ``max_scale`` either way) and shift (up to ``max_shift`` pixels), as IIC (Ji et
-    al. 2019) trains a clustering head. With ``copies`` > 1 each image is paired with that
+    up to ``max_scale`` either way), shear (up to ``max_shear``) and shift (up to
+    ``max_shift`` pixels), as IIC (Ji et al. 2019) trains a clustering head. The shear is
+    there because MNIST's look-alike digits that share categories are split by slant (a 4
+    or a 9 leaning left in one category, leaning right in another): a slant that T changes
+    cannot name a category. With ``copies`` > 1 each image is paired with that
     many copies, each transformed anew, and the joint of c and c' is taken over all pairs
     (IIC's "sample repeats"): more pairs per real batch, at one more pass of D's body each.
     It uses no labels; G is trained as before, so the code still has to name what G draws.
@@ -61,18 +64,23 @@ class Invariance:
     copies: int = 1
     max_scale: float = 0.0
     fakes: bool = False
+    max_shear: float = 0.0
 
     def __post_init__(self) -> None:
         if self.copies < 1:
             raise ValueError(f"the invariance term needs at least one copy per image, not {self.copies}")
         if not 0.0 <= self.max_scale < 1.0:
             raise ValueError(f"the invariance term's max_scale must be in [0, 1), not {self.max_scale}")
+        if not 0.0 <= self.max_shear <= 1.0:
+            raise ValueError(f"the invariance term's max_shear must be in [0, 1], not {self.max_shear}")
 
     def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
         """``copies`` transformed copies of the batch ``x``."""
         blank = model.config.output_range[0]
         return [
-            augment.random_affine(x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale)
+            augment.random_affine(
+                x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale, self.max_shear
+            )
             for _ in range(copies)
         ]
 

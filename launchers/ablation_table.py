@@ -68,6 +68,7 @@ ORIGINAL = {
     "invariance_copies": "1",
     "invariance_overclusters": "0",
     "invariance_fakes": "false",
+    "invariance_shear": "0.0",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

@@ -239,6 +239,7 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_copies=0", "--invariance_copies"),
         ("--preset=no_such_preset", "--preset"),
         ("--invariance_scale=0.9", "--invariance_scale"),
+        ("--invariance_shear=1.5", "--invariance_shear"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

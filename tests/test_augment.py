@@ -73,3 +73,59 @@ def test_random_affine_draws_no_scale_unless_asked_so_earlier_draws_repeat():
     scaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.2)
     np.testing.assert_array_equal(plain, unscaled)
     assert not np.allclose(plain, scaled)
+
+
+def test_a_shear_moves_each_row_sideways_by_its_distance_below_the_centre():
+    """On a horizontal ramp (pixel value = column) a shear k shows, in row y, the input at x - k (y - cy)."""
+    h, w, shear = 9, 11, 0.3
+    ramp = np.tile(np.arange(w, dtype=np.float32), (h, 1))[None]
+    transforms = augment.affine_transforms(
+        tf.constant([0.0]), tf.constant([[0.0, 0.0]]), h, w, shears=tf.constant([shear])
+    )
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.constant(ramp[..., None]),
+        transforms=transforms,
+        output_shape=tf.constant([h, w]),
+        fill_value=tf.constant(-1.0),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    ).numpy()[0, :, :, 0]
+    rows, cols = np.mgrid[0:h, 0:w]
+    read_at = cols - shear * (rows - (h - 1) / 2)
+    inside = (read_at >= 0) & (read_at <= w - 1)
+    np.testing.assert_allclose(out[inside], read_at[inside], atol=1e-5)
+    assert np.all(out[(read_at < -1) | (read_at > w)] == -1.0)  # read from outside the image: the fill
+
+
+def test_rotation_and_shear_together_slant_the_turned_image():
+    """One matrix for both: the image is turned (numpy's rot90 for a quarter turn), then slanted."""
+    image = np.random.default_rng(4).random((7, 7), dtype=np.float32)
+
+    def warp_one(img, angle, shear):
+        transforms = augment.affine_transforms(
+            tf.constant([angle], tf.float32), tf.constant([[0.0, 0.0]]), 7, 7, shears=tf.constant([shear])
+        )
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=tf.constant(img[None, :, :, None]),
+            transforms=transforms,
+            output_shape=tf.constant([7, 7]),
+            fill_value=tf.constant(0.0),
+            interpolation="BILINEAR",
+            fill_mode="CONSTANT",
+        ).numpy()[0, :, :, 0]
+
+    turned = np.ascontiguousarray(np.rot90(image))
+    np.testing.assert_allclose(warp_one(image, np.pi / 2, 0.5), warp_one(turned, 0.0, 0.5), atol=1e-5)
+
+
+def test_random_affine_draws_no_shear_unless_asked_so_earlier_draws_repeat():
+    flat = tf.constant(np.random.default_rng(6).random((4, 784), dtype=np.float32))
+    scaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1)
+    unsheared = augment.random_affine(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.0
+    )
+    sheared = augment.random_affine(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.3
+    )
+    np.testing.assert_array_equal(scaled, unsheared)
+    assert not np.allclose(scaled, sheared)
