@@ -54,6 +54,13 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
     assert counts.shape == (10, 10) and counts.sum() == len(mnist.test.images)
     matched = sum(counts[c, d] for c, d in results["category_to_digit"].items())
     assert results["unsupervised_error_hungarian"] == pytest.approx(1 - matched / counts.sum())
+    per_label = counts / counts.sum(axis=0, keepdims=True)
+    spread = {d for d in range(10) if (per_label[:, d] >= 0.15).sum() > 1}
+    assert set(results["split_labels"]) == spread  # each label the code spreads, with its parts' shares
+    for digit, parts in results["split_labels"].items():
+        assert [p["share"] for p in parts] == pytest.approx(sorted(per_label[per_label[:, digit] >= 0.15, digit])[::-1])
+        assert all(counts[p["category"], digit] == round(p["share"] * counts[:, digit].sum()) for p in parts)
+        assert all(-2 < p["slant"] < 2 for p in parts)
     assert results["mi_disc_at_1000"] == results["mi_disc_final"]  # 6 updates: the last record is within 1,000
     assert (
         results["mi_disc_final"]
@@ -68,6 +75,7 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
     assert json.loads((out / "results.json").read_text())["step"] == 6
     table = (out / "results.md").read_text()
     assert "| Test error, categorical code, Hungarian map | 5% |" in table
+    assert ("Labels spread over several categories" in table) == bool(spread)
     earlier = report.evaluate(
         trainer.checkpoint_dir / "experiment-3", mnist, None, tmp_path / "eval3", log_dir=trainer.log_dir
     )

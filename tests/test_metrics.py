@@ -92,3 +92,31 @@ def test_discretize_uses_equal_width_bins_over_the_observed_range():
     values = np.array([[0.0], [0.49], [0.51], [1.0]])
     np.testing.assert_array_equal(metrics.discretize(values, bins=2)[:, 0], [0, 0, 1, 1])
     assert metrics.discretize(np.linspace(-3, 3, 1000)[:, None], bins=20).max() == 19
+
+
+def test_slant_is_the_ink_weighted_slope_of_x_on_rows_going_up():
+    rng = np.random.default_rng(0)
+    line = np.zeros((3, 28, 28))
+    for y in range(0, 21, 2):
+        line[0, y, 10 + (20 - y) // 2] = 1.0  # leans right: half a column per row up
+        line[1, y, 4 + y] = 1.0  # leans left: a column per row
+        line[2, y, 14] = 1.0  # upright
+    np.testing.assert_allclose(metrics.slant(line), [0.5, -1.0, 0.0], atol=1e-12)
+    ink = rng.random((2, 28, 28)) ** 4
+    rows, cols = np.mgrid[0:28, 0:28]
+    for image, got in zip(ink, metrics.slant(ink)):
+        slope = np.polyfit(rows.ravel(), cols.ravel(), 1, w=np.sqrt(image.ravel()))[0]
+        assert got == pytest.approx(-slope, rel=1e-9)
+    assert metrics.slant(np.zeros((1, 28, 28)))[0] == 0.0
+
+
+def test_split_labels_lists_each_part_of_a_spread_label_with_how_it_leans():
+    labels = np.array([4] * 10 + [7] * 10)
+    categories = np.array([2] * 6 + [5] * 3 + [8] + [1] * 9 + [3])  # 4: 60% / 30% / 10%; 7: 90% / 10%
+    slants = np.array([0.3] * 6 + [-0.2, -0.4, -0.3] + [0.0] + [0.1] * 10)
+    split = metrics.split_labels(categories, labels, slants, min_share=0.15)
+    assert list(split) == [4]  # 7's 10% in category 3 is below the share
+    assert [part["category"] for part in split[4]] == [2, 5]
+    assert split[4][0]["share"] == pytest.approx(0.6) and split[4][0]["slant"] == pytest.approx(0.3)
+    assert split[4][1]["share"] == pytest.approx(0.3) and split[4][1]["slant"] == pytest.approx(-0.3)
+    assert metrics.split_labels(categories, labels, slants, min_share=0.05)[7][1]["category"] == 3

@@ -53,6 +53,52 @@ def clustering_errors(counts: np.ndarray) -> Clustering:
     )
 
 
+def slant(ink: np.ndarray) -> np.ndarray:
+    """How far each image ``[N, H, W]`` leans: its ink's sideways move per row going up (0: upright, > 0: right).
+
+    From the ink's second moments about its centre, -cov(x, y) / var(y) with y counted
+    down the rows: the slope of the line that best explains x by y. An empty image reads 0.
+    """
+    ink = np.asarray(ink, np.float64)
+    rows, cols = np.mgrid[0 : ink.shape[1], 0 : ink.shape[2]]
+    mass = ink.sum(axis=(1, 2))
+    safe = np.where(mass > 0, mass, 1.0)
+    cy = (ink * rows).sum(axis=(1, 2)) / safe
+    cx = (ink * cols).sum(axis=(1, 2)) / safe
+    dy = rows[None] - cy[:, None, None]
+    dx = cols[None] - cx[:, None, None]
+    var_y = (ink * dy**2).sum(axis=(1, 2))
+    cov = (ink * dx * dy).sum(axis=(1, 2))
+    return np.where(var_y > 0, -cov / np.where(var_y > 0, var_y, 1.0), 0.0)
+
+
+def split_labels(
+    categories: np.ndarray, labels: np.ndarray, slants: np.ndarray, min_share: float = 0.15
+) -> dict[int, list[dict[str, float]]]:
+    """The labels whose images a code spreads over several categories, and how each part leans.
+
+    For each label with at least ``min_share`` of its images in each of two or more
+    categories: those categories, largest first, with their share of the label's images
+    and their images' mean slant. When the parts lean differently, the code names a
+    writing style, not the label.
+    """
+    out = {}
+    for label in np.unique(labels):
+        mine = labels == label
+        counts = np.bincount(categories[mine])
+        parts = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c] >= min_share * mine.sum()]
+        if len(parts) > 1:
+            out[int(label)] = [
+                {
+                    "category": c,
+                    "share": float(counts[c] / mine.sum()),
+                    "slant": float(slants[mine & (categories == c)].mean()),
+                }
+                for c in parts
+            ]
+    return out
+
+
 def classifier_score(probs: np.ndarray, eps: float = 1e-12) -> float:
     """exp(E_x KL(p(y|x) || p(y))): the Inception score with an MNIST classifier (1 to K)."""
     marginal = probs.mean(axis=0, keepdims=True)

@@ -37,6 +37,8 @@ from infogan_tf.evaluation.metrics import (
     discretize,
     frechet_distance,
     mutual_information_gap,
+    slant,
+    split_labels,
 )
 from infogan_tf.records import read_records
 from infogan_tf.visualize import FactorVisualizer, save_png
@@ -70,15 +72,18 @@ def categorical_predictions(loaded: LoadedModel, images: np.ndarray) -> np.ndarr
 
 
 def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
-    """Errors and the confusion matrix of the first categorical code against the test labels, where both exist."""
+    """Errors, the confusion matrix and the labels spread over categories of the first categorical code.
+
+    Where the code or the test labels are missing, three Nones.
+    """
     index = categorical_index(loaded)
     if index is None or not dataset.labelled:
-        return None, None
-    categories = categorical_predictions(loaded, dataset.test.images)
-    counts = confusion(
-        categories, dataset.test.labels, loaded.model.reg_latent_dist.dists[index].dim, dataset.num_classes
-    )
-    return clustering_errors(counts), counts
+        return None, None, None
+    test = dataset.test
+    categories = categorical_predictions(loaded, test.images)
+    counts = confusion(categories, test.labels, loaded.model.reg_latent_dist.dists[index].dim, dataset.num_classes)
+    ink = dataset.to_unit_range(test.images).reshape(-1, *dataset.image_shape).mean(axis=-1)
+    return clustering_errors(counts), counts, split_labels(categories, test.labels, slant(ink))
 
 
 def discrete_codes(loaded: LoadedModel, images: np.ndarray, bins: int = 20) -> np.ndarray:
@@ -215,7 +220,7 @@ def evaluate(
         if all("epoch_seconds" in r for r in records):
             results["wall_time_s"] = sum(r["epoch_seconds"] for r in records)
             results["train_step_time_s"] = sum(r["update_seconds"] for r in records)
-    clustering, counts = clustering_report(loaded, dataset)
+    clustering, counts, splits = clustering_report(loaded, dataset)
     if clustering is not None:
         results.update(
             unsupervised_error_hungarian=clustering.hungarian_error,
@@ -223,6 +228,7 @@ def evaluate(
             category_to_digit=clustering.hungarian_map,
             shared_digits=clustering.shared_digits,
             unclaimed_digits=clustering.unclaimed_digits,
+            split_labels=splits,
             confusion=counts.tolist(),
         )
         plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png", dataset.name)
@@ -277,6 +283,17 @@ def results_markdown(results: dict[str, Any]) -> str:
             f"Category → label (Hungarian): {results['category_to_digit']}. "
             f"Labels claimed by several categories (majority map): {results['shared_digits'] or 'none'}; "
             f"labels no category claims: {results['unclaimed_digits'] or 'none'}.",
+        ]
+    if results.get("split_labels"):
+        parts = "; ".join(
+            f"{label}: "
+            + ", ".join(f"category {p['category']} {100 * p['share']:.0f}% {p['slant']:+.2f}" for p in split)
+            for label, split in results["split_labels"].items()
+        )
+        lines += [
+            "",
+            "Labels spread over several categories (each part's share of the label's test images, and their mean "
+            f"slant: the ink's sideways move per row going up, > 0 leaning right): {parts}.",
         ]
     if "mig_per_factor" in results:
         gaps = ", ".join(f"{name} {gap:.3f}" for name, gap in results["mig_per_factor"].items())
