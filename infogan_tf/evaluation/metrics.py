@@ -27,6 +27,8 @@ class Clustering:
     majority_map: dict[int, int]
     shared_digits: dict[int, list[int]]
     unclaimed_digits: list[int]
+    split_labels: dict[int, list[dict[str, float]]] = dataclasses.field(default_factory=dict)
+    """``split_labels``' parts of each label spread over categories, where the images were at hand."""
 
 
 def clustering_errors(counts: np.ndarray) -> Clustering:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -72,18 +73,19 @@ def categorical_predictions(loaded: LoadedModel, images: np.ndarray) -> np.ndarr
 
 
 def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
-    """Errors, the confusion matrix and the labels spread over categories of the first categorical code.
+    """Errors, spread labels and the confusion matrix of the first categorical code against the test labels.
 
-    Where the code or the test labels are missing, three Nones.
+    Where the code or the test labels are missing, two Nones.
     """
     index = categorical_index(loaded)
     if index is None or not dataset.labelled:
-        return None, None, None
+        return None, None
     test = dataset.test
     categories = categorical_predictions(loaded, test.images)
     counts = confusion(categories, test.labels, loaded.model.reg_latent_dist.dists[index].dim, dataset.num_classes)
     ink = dataset.to_unit_range(test.images).reshape(-1, *dataset.image_shape).mean(axis=-1)
-    return clustering_errors(counts), counts, split_labels(categories, test.labels, slant(ink))
+    splits = split_labels(categories, test.labels, slant(ink))
+    return dataclasses.replace(clustering_errors(counts), split_labels=splits), counts
 
 
 def discrete_codes(loaded: LoadedModel, images: np.ndarray, bins: int = 20) -> np.ndarray:
@@ -220,7 +222,7 @@ def evaluate(
         if all("epoch_seconds" in r for r in records):
             results["wall_time_s"] = sum(r["epoch_seconds"] for r in records)
             results["train_step_time_s"] = sum(r["update_seconds"] for r in records)
-    clustering, counts, splits = clustering_report(loaded, dataset)
+    clustering, counts = clustering_report(loaded, dataset)
     if clustering is not None:
         results.update(
             unsupervised_error_hungarian=clustering.hungarian_error,
@@ -228,7 +230,7 @@ def evaluate(
             category_to_digit=clustering.hungarian_map,
             shared_digits=clustering.shared_digits,
             unclaimed_digits=clustering.unclaimed_digits,
-            split_labels=splits,
+            split_labels=clustering.split_labels,
             confusion=counts.tolist(),
         )
         plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png", dataset.name)
