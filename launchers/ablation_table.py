@@ -14,10 +14,10 @@ final ``results.json`` stands at its newest evaluated checkpoint.
 
 Per setting: the flags it changes from the original settings, the update it was evaluated
 at, the Hungarian test error of every seed, their median and range, and the median MI_disc
-and Fréchet distance. The distance is measured in
-the feature space of the evaluation's classifier, which each machine trains anew, so beside
-it stands the distance of real training images under the same classifier: compare
-distances only where that reference is the same. Nothing is picked by test error: every
+and Fréchet distance. The distance is measured in the feature space of the evaluation's
+classifier, which each machine trains anew, so beside it stands the distance of real
+training images under the same classifier: compare distances only where that reference is
+the same. Nothing is picked by test error: every
 seed found is reported.
 
 ``--per_seed`` prints, instead, every measure of the evaluation for the named settings, one
@@ -26,9 +26,9 @@ be read side by side.
 
 ``--selection`` asks how early the label-free score of ``--restarts`` (the invariance
 term's I(c; c′)) tells the runs of one setting that fail apart: each run's score and error
-at every update it was evaluated at (its final evaluation and its checkpoints'), and, per update,
-whether every run that ends above the worst-seed goal of #14 scores below every run that
-does not. The errors only check the score; nothing is chosen by them.
+at every update it was evaluated at (its final evaluation and its checkpoints'), and, per
+update, whether every run that ends above the worst-seed goal of #14 scores below every run
+that does not. The errors only check the score; nothing is chosen by them.
 """
 
 from __future__ import annotations

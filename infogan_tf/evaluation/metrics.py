@@ -28,7 +28,8 @@ class Clustering:
     shared_digits: dict[int, list[int]]
     unclaimed_digits: list[int]
     split_labels: dict[int, list[dict[str, float]]] = dataclasses.field(default_factory=dict)
-    """``split_labels``' parts of each label spread over categories, where the images were at hand."""
+    """Each label the code spreads over categories, its parts' shares and slants (``split_labels``); empty
+    where the images were not at hand to measure slants."""
 
 
 def clustering_errors(counts: np.ndarray) -> Clustering:
