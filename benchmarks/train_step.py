@@ -6,6 +6,7 @@
     python benchmarks/train_step.py --strategy=mirrored --cpu_devices=2   # 2 logical CPUs, mirrored
     python benchmarks/train_step.py --device=gpu --peer ...   # on a GPU, the peer with --device cuda
     python benchmarks/train_step.py --invariance_coeff=1      # the step with the invariance term
+    python benchmarks/train_step.py --invariance_coeff=1 --invariance_elastic=34   # its copies distorted too
 
 One update is the trainer's real one (a D/Q step on a real and a fake batch, then a G
 step on fresh latents; one row per precision with --reuse_fake_batch); images/s counts
@@ -97,6 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sync_batch_norm", action="store_true", help="BatchNorm statistics over the global batch")
     p.add_argument("--invariance_coeff", type=float, default=0.0, help="time the step with the invariance term")
     p.add_argument("--invariance_copies", type=int, default=1, help="the invariance term's copies per real image")
+    p.add_argument("--invariance_elastic", type=float, default=0.0, help="the copies' elastic distortion (alpha)")
     p.add_argument("--smoke", action="store_true", help="a few tiny updates of every kind, to keep the script alive")
     args = p.parse_args(argv)
     if args.smoke:
@@ -115,7 +117,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         reuse_fake_batch=reuse_fake_batch,
         strategy=args.strategy_object,
         sync_batch_norm=args.sync_batch_norm,
-        invariance=Invariance(args.invariance_coeff, copies=args.invariance_copies),
+        invariance=Invariance(args.invariance_coeff, copies=args.invariance_copies, elastic=args.invariance_elastic),
     )
     update = trainer.eager_update if mode == "eager" else trainer.update
     distributed = strategies.is_distributed(args.strategy_object)
@@ -153,6 +155,7 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
         "replicas": args.strategy_object.num_replicas_in_sync,
         "invariance_coeff": args.invariance_coeff,
         "invariance_copies": copies,
+        "invariance_elastic": args.invariance_elastic if copies else 0.0,
     }
 
 

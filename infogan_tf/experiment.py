@@ -330,6 +330,8 @@ def build(
                 f.invariance_scale,
                 f.invariance_fakes,
                 f.invariance_shear,
+                f.invariance_elastic,
+                f.invariance_elastic_sigma,
             ),
         )
     except ValueError as e:

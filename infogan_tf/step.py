@@ -41,7 +41,9 @@ class Invariance:
     D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
     of real images x and of T(x), a random rotation (up to ``max_degrees``), scaling (by
     up to ``max_scale`` either way), shear (up to ``max_shear``) and shift (up to
-    ``max_shift`` pixels), as IIC (Ji et al. 2019) trains a clustering head. The shear is
+    ``max_shift`` pixels) and an elastic distortion (Simard et al.'s alpha ``elastic``,
+    smoothed over ``elastic_sigma`` pixels), as IIC (Ji et al. 2019) trains a clustering
+    head. The shear is
     there because MNIST's look-alike digits that share categories are split by slant (a 4
     or a 9 leaning left in one category, leaning right in another): a slant that T changes
     cannot name a category. With ``copies`` > 1 each image is paired with that
@@ -65,6 +67,8 @@ class Invariance:
     max_scale: float = 0.0
     fakes: bool = False
     max_shear: float = 0.0
+    elastic: float = 0.0
+    elastic_sigma: float = 4.0
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -73,13 +77,26 @@ class Invariance:
             raise ValueError(f"the invariance term's max_scale must be in [0, 1), not {self.max_scale}")
         if not 0.0 <= self.max_shear <= 1.0:
             raise ValueError(f"the invariance term's max_shear must be in [0, 1], not {self.max_shear}")
+        if self.elastic < 0.0:
+            raise ValueError(f"the invariance term's elastic alpha must be at least 0, not {self.elastic}")
+        if self.elastic_sigma <= 0.0:
+            raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
 
     def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
         """``copies`` transformed copies of the batch ``x``."""
         blank = model.config.output_range[0]
         return [
-            augment.random_affine(
-                x, model.image_shape, rng, self.max_degrees, self.max_shift, blank, self.max_scale, self.max_shear
+            augment.random_warp(
+                x,
+                model.image_shape,
+                rng,
+                self.max_degrees,
+                self.max_shift,
+                blank,
+                self.max_scale,
+                self.max_shear,
+                self.elastic,
+                self.elastic_sigma,
             )
             for _ in range(copies)
         ]

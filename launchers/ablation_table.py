@@ -69,6 +69,8 @@ ORIGINAL = {
     "invariance_overclusters": "0",
     "invariance_fakes": "false",
     "invariance_shear": "0.0",
+    "invariance_elastic": "0.0",
+    "invariance_elastic_sigma": "4.0",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

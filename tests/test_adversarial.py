@@ -240,6 +240,8 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--preset=no_such_preset", "--preset"),
         ("--invariance_scale=0.9", "--invariance_scale"),
         ("--invariance_shear=1.5", "--invariance_shear"),
+        ("--invariance_elastic=-3", "--invariance_elastic"),
+        ("--invariance_elastic_sigma=0", "--invariance_elastic_sigma"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

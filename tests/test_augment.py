@@ -1,7 +1,9 @@
-"""augment.random_affine: per-image rotations, scalings, shears and shifts in one op, checked against numpy."""
+"""augment.random_warp: rotations, scalings, shears, shifts and elastic distortions, checked against numpy and scipy."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from scipy import ndimage
 
 from infogan_tf import augment
 
@@ -43,11 +45,11 @@ def test_a_quarter_turn_is_numpys_rot90_and_each_image_gets_its_own():
     np.testing.assert_allclose(out[1], images[1], atol=1e-6)
 
 
-def test_random_affine_keeps_flat_shape_and_with_no_range_changes_nothing():
+def test_random_warp_keeps_flat_shape_and_with_no_range_changes_nothing():
     flat = tf.constant(np.random.default_rng(2).random((3, 784), dtype=np.float32))
-    same = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 0.0, 0.0)
+    same = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 0.0, 0.0)
     np.testing.assert_allclose(same, flat, atol=1e-6)
-    moved = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 15.0, 2.0)
+    moved = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 15.0, 2.0)
     assert moved.shape == flat.shape and not np.allclose(moved, flat)
 
 
@@ -61,11 +63,11 @@ def test_a_scale_reads_each_pixel_from_its_point_pulled_toward_the_centre():
     np.testing.assert_allclose(out, np.tile(expected, (h, 1)), atol=1e-5)
 
 
-def test_random_affine_draws_no_scale_unless_asked_so_earlier_draws_repeat():
+def test_random_warp_draws_no_scale_unless_asked_so_earlier_draws_repeat():
     flat = tf.constant(np.random.default_rng(3).random((4, 784), dtype=np.float32))
-    plain = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0)
-    unscaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.0)
-    scaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.2)
+    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0)
+    unscaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.0)
+    scaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.2)
     np.testing.assert_array_equal(plain, unscaled)
     assert not np.allclose(plain, scaled)
 
@@ -90,14 +92,94 @@ def test_rotation_and_shear_together_slant_the_turned_image():
     np.testing.assert_allclose(both, warp(turned, [0.0], [[0.0, 0.0]], shears=[0.5]), atol=1e-5)
 
 
-def test_random_affine_draws_no_shear_unless_asked_so_earlier_draws_repeat():
+def test_random_warp_draws_no_shear_unless_asked_so_earlier_draws_repeat():
     flat = tf.constant(np.random.default_rng(6).random((4, 784), dtype=np.float32))
-    scaled = augment.random_affine(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1)
-    unsheared = augment.random_affine(
+    scaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1)
+    unsheared = augment.random_warp(
         flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.0
     )
-    sheared = augment.random_affine(
+    sheared = augment.random_warp(
         flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.3
     )
     np.testing.assert_array_equal(scaled, unsheared)
     assert not np.allclose(scaled, sheared)
+
+
+def test_smooth_field_is_scipys_gaussian_filter_with_a_zero_border():
+    noise = np.random.default_rng(7).uniform(-1, 1, (2, 20, 23, 2)).astype(np.float32)
+    smoothed = augment.smooth_field(tf.constant(noise), 3.0).numpy()
+    expected = ndimage.gaussian_filter(noise, sigma=(0, 3.0, 3.0, 0), mode="constant", truncate=4.0)
+    np.testing.assert_allclose(smoothed, expected, atol=1e-6)
+
+
+def test_bilinear_read_is_scipys_linear_interpolation_with_a_constant_outside():
+    """Points inside, between pixels, within a pixel of the border and far outside."""
+    rng = np.random.default_rng(8)
+    images = rng.random((2, 6, 7, 1), dtype=np.float32)
+    xs = rng.uniform(-2.0, 8.0, (2, 6, 7)).astype(np.float32)
+    ys = rng.uniform(-2.0, 7.0, (2, 6, 7)).astype(np.float32)
+    read = augment.bilinear_read(tf.constant(images), tf.constant(xs), tf.constant(ys), -1.0).numpy()[..., 0]
+    for k in range(2):
+        expected = ndimage.map_coordinates(images[k, ..., 0], [ys[k], xs[k]], order=1, mode="grid-constant", cval=-1.0)
+        np.testing.assert_allclose(read[k], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("fill", [0.0, -1.0])
+def test_with_a_zero_displacement_the_read_is_the_ops_warp(fill):
+    """The elastic path reads through the same map as the op: only the displacement differs."""
+    rng = np.random.default_rng(9)
+    images = rng.random((3, 28, 28), dtype=np.float32)
+    angles, shifts = rng.uniform(-30, 30, 3), rng.uniform(-3, 3, (3, 2))
+    scales, shears = rng.uniform(0.8, 1.2, 3), rng.uniform(-0.4, 0.4, 3)
+    transforms = augment.affine_transforms(
+        tf.constant(np.radians(angles), tf.float32),
+        tf.constant(shifts, tf.float32),
+        28,
+        28,
+        tf.constant(scales, tf.float32),
+        tf.constant(shears, tf.float32),
+    )
+    read = augment.read_through(tf.constant(images[..., None]), transforms, tf.zeros([3, 28, 28, 2]), fill)
+    np.testing.assert_allclose(read.numpy()[..., 0], warp(images, angles, shifts, fill, scales, shears), atol=1e-5)
+
+
+def test_an_elastic_warp_reads_each_pixel_displaced_by_the_smoothed_draw():
+    """No rotation or shift: pixel (y, x) shows the input at (y, x) + alpha * blurred uniform noise, the noise
+    drawn after the angles and shifts, so a same-seeded generator gives it."""
+    alpha, sigma = 30.0, 4.0
+    images = np.random.default_rng(10).random((2, 28, 28), dtype=np.float32)
+    warped = augment.random_warp(
+        tf.constant(images.reshape(2, 784)),
+        (28, 28, 1),
+        tf.random.Generator.from_seed(11),
+        0.0,
+        0.0,
+        -1.0,
+        elastic=alpha,
+        elastic_sigma=sigma,
+    ).numpy()
+    twin = tf.random.Generator.from_seed(11)
+    twin.uniform([2]), twin.uniform([2, 2])
+    noise = twin.uniform([2, 28, 28, 2], -1.0, 1.0).numpy()
+    field = alpha * ndimage.gaussian_filter(noise, sigma=(0, sigma, sigma, 0), mode="constant", truncate=4.0)
+    rows, cols = np.mgrid[0:28, 0:28]
+    for k in range(2):
+        at = [rows + field[k, ..., 1], cols + field[k, ..., 0]]
+        expected = ndimage.map_coordinates(images[k], at, order=1, mode="grid-constant", cval=-1.0)
+        np.testing.assert_allclose(warped[k].reshape(28, 28), expected, atol=1e-4)
+    moved = np.hypot(field[..., 0], field[..., 1])[:, 8:20, 8:20]
+    assert 0.5 < np.sqrt((moved**2).mean()) < 4.0  # pixels: a distortion, not a scramble
+
+
+def test_random_warp_draws_no_distortion_unless_asked_so_earlier_draws_repeat():
+    flat = tf.constant(np.random.default_rng(12).random((4, 784), dtype=np.float32))
+    kwargs = dict(max_scale=0.1, max_shear=0.3)
+    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, **kwargs)
+    undistorted = augment.random_warp(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, elastic=0.0, **kwargs
+    )
+    distorted = augment.random_warp(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, elastic=34.0, **kwargs
+    )
+    np.testing.assert_array_equal(plain, undistorted)
+    assert not np.allclose(plain, distorted)
