@@ -103,6 +103,28 @@ def read_through(images: tf.Tensor, transforms: tf.Tensor, displacement: tf.Tens
     return bilinear_read(images, xs, ys, fill_value)
 
 
+def slants(images: tf.Tensor, blank: float) -> tf.Tensor:
+    """How far each image (``[n, height, width, channels]``) leans: its ink's sideways move per row going up.
+
+    The ink is what differs from ``blank``; the slant is -cov(x, y) / var(y) of its
+    second moments (y counted down the rows), 0 for an image without ink, as the
+    evaluation's ``metrics.slant`` measures it. A shear by an image's slant stands it upright.
+    """
+    ink = tf.reduce_sum(tf.cast(images, tf.float32) - blank, axis=-1)
+    height, width = ink.shape[1], ink.shape[2]
+    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    mass = tf.reduce_sum(ink, axis=[1, 2])
+    has_ink = mass > 0
+    safe_mass = tf.where(has_ink, mass, 1.0)
+    cy = tf.reduce_sum(ink * rows, axis=[1, 2]) / safe_mass
+    cx = tf.reduce_sum(ink * cols, axis=[1, 2]) / safe_mass
+    dy, dx = rows - cy[:, None, None], cols - cx[:, None, None]
+    var_y = tf.reduce_sum(ink * dy**2, axis=[1, 2])
+    cov = tf.reduce_sum(ink * dx * dy, axis=[1, 2])
+    upright = has_ink & (var_y > 0)
+    return tf.where(upright, -cov / tf.where(upright, var_y, 1.0), 0.0)
+
+
 def random_warp(
     images: tf.Tensor,
     image_shape: Sequence[int],
@@ -110,10 +132,12 @@ def random_warp(
     max_degrees: float,
     max_shift: float,
     fill_value: float = 0.0,
+    *,
     max_scale: float = 0.0,
     max_shear: float = 0.0,
     elastic: float = 0.0,
     elastic_sigma: float = 4.0,
+    deslant: bool = False,
 ) -> tf.Tensor:
     """Each image of ``images`` (flat, as the pipeline gives them) warped by its own random draw.
 
@@ -123,6 +147,9 @@ def random_warp(
     Simard et al.'s alpha: each pixel's own displacement, uniform in +-1 along each axis,
     smoothed by a Gaussian of ``elastic_sigma`` pixels, is scaled by it. A range of 0 draws
     nothing, so the draws are the ones made before scaling, shearing and distortion existed.
+    ``deslant`` adds to each image's shear its own ``slants``, so the copy stands upright
+    before the random shear and the rotation tilt it: every slant of a digit maps to one
+    copy, which a small random shear alone cannot do for the far ends of MNIST's slants.
     """
     height, width, channels = image_shape
     n = tf.shape(images)[0]
@@ -131,6 +158,9 @@ def random_warp(
     scales = rng.uniform([n], 1.0 - max_scale, 1.0 + max_scale) if max_scale else None
     shears = rng.uniform([n], -max_shear, max_shear) if max_shear else None
     batch = tf.reshape(images, [n, height, width, channels])
+    if deslant:
+        upright = slants(batch, fill_value)
+        shears = upright if shears is None else shears + upright
     transforms = affine_transforms(angles, shifts, height, width, scales, shears)
     if elastic:
         field = smooth_field(rng.uniform([n, height, width, 2], -1.0, 1.0), elastic_sigma)

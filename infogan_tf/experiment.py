@@ -332,6 +332,7 @@ def build(
                 f.invariance_shear,
                 f.invariance_elastic,
                 f.invariance_elastic_sigma,
+                f.invariance_deslant,
             ),
         )
     except ValueError as e:

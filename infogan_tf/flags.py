@@ -91,6 +91,12 @@ flags.DEFINE_float(
     lower_bound=0.5,
 )
 flags.DEFINE_boolean(
+    "invariance_deslant",
+    False,
+    "Stand each of the invariance term's copies upright first (sheared by its ink's own slant) before the random "
+    "changes, so that every slant of a digit is paired with one upright copy.",
+)
+flags.DEFINE_boolean(
     "invariance_fakes",
     False,
     "Also read the categorical code through the same transforms of G's images, in both losses (a code that a "

@@ -40,17 +40,18 @@ class Invariance:
 
     D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
     of real images x and of T(x), a random rotation (up to ``max_degrees``), scaling (by
-    up to ``max_scale`` either way), shear (up to ``max_shear``) and shift (up to
-    ``max_shift`` pixels) and an elastic distortion (Simard et al.'s alpha ``elastic``,
+    up to ``max_scale`` either way), shear (up to ``max_shear``), shift (up to
+    ``max_shift`` pixels) and elastic distortion (Simard et al.'s alpha ``elastic``,
     smoothed over ``elastic_sigma`` pixels), as IIC (Ji et al. 2019) trains a clustering
-    head. The shear is
-    there because MNIST's look-alike digits that share categories are split by slant (a 4
-    or a 9 leaning left in one category, leaning right in another): a slant that T changes
-    cannot name a category. With ``copies`` > 1 each image is paired with that
-    many copies, each transformed anew, and the joint of c and c' is taken over all pairs
-    (IIC's "sample repeats"): more pairs per real batch, at one more pass of D's body each.
-    It uses no labels; G is trained as before, so the code still has to name what G draws.
-    With several categorical codes, their terms add. A model with an over-clustering head
+    head. The shear is there because MNIST's look-alike digits that share categories are
+    split by slant (a 4 or a 9 leaning left in one category, leaning right in another): a
+    slant that T changes cannot name a category. ``deslant`` stands each copy upright
+    first (sheared by its ink's own slant), so all slants of a digit are paired with one
+    upright copy. With ``copies`` > 1 each image is paired with that many copies, each
+    transformed anew, and the joint of c and c' is taken over all pairs (IIC's "sample
+    repeats"): more pairs per real batch, at one more pass of D's body each. It uses no
+    labels; G is trained as before, so the code still has to name what G draws. With
+    several categorical codes, their terms add. A model with an over-clustering head
     (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
 
     ``fakes``: G's images are transformed too, and both losses add ``coeff`` times the
@@ -69,6 +70,7 @@ class Invariance:
     max_shear: float = 0.0
     elastic: float = 0.0
     elastic_sigma: float = 4.0
+    deslant: bool = False
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -93,10 +95,11 @@ class Invariance:
                 self.max_degrees,
                 self.max_shift,
                 blank,
-                self.max_scale,
-                self.max_shear,
-                self.elastic,
-                self.elastic_sigma,
+                max_scale=self.max_scale,
+                max_shear=self.max_shear,
+                elastic=self.elastic,
+                elastic_sigma=self.elastic_sigma,
+                deslant=self.deslant,
             )
             for _ in range(copies)
         ]

@@ -71,6 +71,7 @@ ORIGINAL = {
     "invariance_shear": "0.0",
     "invariance_elastic": "0.0",
     "invariance_elastic_sigma": "4.0",
+    "invariance_deslant": "false",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

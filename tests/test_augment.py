@@ -6,6 +6,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from infogan_tf import augment
+from infogan_tf.evaluation import metrics
 
 
 def warp(images: np.ndarray, angles_deg, shifts, fill=0.0, scales=None, shears=None) -> np.ndarray:
@@ -183,3 +184,32 @@ def test_random_warp_draws_no_distortion_unless_asked_so_earlier_draws_repeat():
     )
     np.testing.assert_array_equal(plain, undistorted)
     assert not np.allclose(plain, distorted)
+
+
+def test_slants_are_the_evaluations_measure_of_the_ink():
+    ink = np.random.default_rng(13).random((5, 28, 28)).astype(np.float32) ** 4
+    ink[0] = 0.0
+    images = tf.constant(2.0 * ink[..., None] - 1.0)
+    np.testing.assert_allclose(augment.slants(images, -1.0), metrics.slant(ink), atol=1e-5)
+    assert augment.slants(images, -1.0)[0] == 0.0
+
+
+def leaning_bars(leans) -> np.ndarray:
+    """Thick bars through the centre, 16 rows tall, whose ink moves ``lean`` pixels right per row going up."""
+    rows, cols = np.mgrid[0:28, 0:28]
+    centre_col = 13.5 - np.asarray(leans, np.float32)[:, None, None] * (rows - 13.5)
+    return ((np.abs(cols - centre_col) <= 1.5) & (np.abs(rows - 13.5) <= 8)).astype(np.float32)
+
+
+def test_deslant_stands_each_copy_upright_and_draws_nothing():
+    ink = leaning_bars([0.4, -0.3, 0.0])
+    assert np.all(np.abs(metrics.slant(ink) - [0.4, -0.3, 0.0]) < 0.03)
+    flat = tf.constant(2.0 * ink.reshape(3, 784) - 1.0)
+    plain_rng, deslant_rng = tf.random.Generator.from_seed(14), tf.random.Generator.from_seed(14)
+    upright = augment.random_warp(flat, (28, 28, 1), deslant_rng, 0.0, 0.0, -1.0, deslant=True)
+    augment.random_warp(flat, (28, 28, 1), plain_rng, 0.0, 0.0, -1.0)
+    np.testing.assert_array_equal(plain_rng.state, deslant_rng.state)
+    upright_ink = (upright.numpy().reshape(3, 28, 28) + 1.0) / 2.0
+    assert np.all(np.abs(metrics.slant(upright_ink)) < 0.03)
+    assert np.all(np.abs(upright_ink.sum(axis=(1, 2)) - ink.sum(axis=(1, 2))) < 0.05 * ink.sum(axis=(1, 2)))
+    np.testing.assert_allclose(upright_ink[2], ink[2], atol=1e-5)

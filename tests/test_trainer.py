@@ -293,21 +293,22 @@ def test_with_several_copies_the_joint_is_taken_over_every_pair():
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
-def test_copies_scaling_shear_and_distortion_change_ds_update(tmp_path):
-    """Two scaled copies per image, a sheared or a distorted copy train D unlike one plain copy, from the same seed."""
+def test_copies_scaling_shear_distortion_and_deslant_change_ds_update(tmp_path):
+    """Two scaled copies per image, a sheared, distorted or upright copy train D unlike one plain copy (same seed)."""
     q_weights = {}
     for name, invariance in {
         "one": Invariance(1.0),
         "two": Invariance(1.0, copies=2, max_scale=0.1),
         "sheared": Invariance(1.0, max_shear=0.3),
         "distorted": Invariance(1.0, elastic=34.0),
+        "upright": Invariance(1.0, deslant=True),
     }.items():
         run = make_run(tmp_path / name, invariance=invariance, max_epoch=1, updates_per_epoch=1)
         run.start()
         logs = run.train()
         assert 0.0 <= logs["MI_invariance"] <= np.log(10)
         q_weights[name] = [v.numpy() for v in run.trainer.model.networks.q_head.trainable_variables]
-    for other in ("two", "sheared", "distorted"):
+    for other in ("two", "sheared", "distorted", "upright"):
         assert not all(np.array_equal(a, b) for a, b in zip(q_weights["one"], q_weights[other]))
 
 
