@@ -4,7 +4,9 @@ One ``ImageProjectiveTransformV3`` op warps the whole batch, each image by its o
 rotation, scale, shear and shift (bilinear, the border filled with the value of a blank pixel),
 so the transform costs one pass over the batch. An elastic distortion (Simard et al. 2003:
 a random displacement per pixel, smoothed by a Gaussian) adds its displacement to the same
-map, and the image is read once, through ``bilinear_read``, instead of by the op.
+map, and the image is read once, through ``bilinear_read``, instead of by the op. Deslanting
+adds each image's own slant (from its ink's second moments) to its shear, so it costs
+no second pass either.
 """
 
 from __future__ import annotations
