@@ -92,13 +92,18 @@ def bilinear_read(images: tf.Tensor, xs: tf.Tensor, ys: tf.Tensor, fill_value: f
     return top * (1.0 - wy) + bottom * wy
 
 
+def _pixel_grid(height: int, width: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each pixel's row and column (float32, ``[height, width]``)."""
+    return tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+
+
 def read_through(images: tf.Tensor, transforms: tf.Tensor, displacement: tf.Tensor, fill_value: float) -> tf.Tensor:
     """``images`` read where ``transforms`` maps each pixel, moved further by ``displacement`` (``[n, h, w, 2]``: x, y).
 
     The points are float32 whatever the images' dtype, so bfloat16 does not round where a pixel is read.
     """
     height, width = images.shape[1], images.shape[2]
-    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    rows, cols = _pixel_grid(height, width)
     a0, a1, a2, b0, b1, b2 = (tf.reshape(transforms[:, k], [-1, 1, 1]) for k in range(6))
     xs = a0 * cols + a1 * rows + a2 + displacement[..., 0]
     ys = b0 * cols + b1 * rows + b2 + displacement[..., 1]
@@ -114,7 +119,7 @@ def slants(images: tf.Tensor, blank: float) -> tf.Tensor:
     """
     ink = tf.reduce_sum(tf.cast(images, tf.float32) - blank, axis=-1)
     height, width = ink.shape[1], ink.shape[2]
-    rows, cols = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    rows, cols = _pixel_grid(height, width)
     mass = tf.reduce_sum(ink, axis=[1, 2])
     has_ink = mass > 0
     safe_mass = tf.where(has_ink, mass, 1.0)
