@@ -333,6 +333,7 @@ def build(
                 f.invariance_elastic,
                 f.invariance_elastic_sigma,
                 f.invariance_deslant,
+                f.invariance_leads,
             ),
         )
     except ValueError as e:

@@ -102,6 +102,12 @@ flags.DEFINE_boolean(
     "Also read the categorical code through the same transforms of G's images, in both losses (a code that a "
     "small rotation, scaling or shift destroys, e.g. a slant, is then worth less to G).",
 )
+flags.DEFINE_boolean(
+    "invariance_leads",
+    False,
+    "Q's categorical code learns from the invariance term on real images alone: its L_I trains G (to draw what "
+    "Q's clusters of real images name) and no longer D and Q, so G cannot teach Q a slant or a style as a category.",
+)
 flags.DEFINE_integer(
     "invariance_overclusters",
     0,
@@ -333,8 +339,13 @@ def _invariance_options_need_the_term(values: dict) -> bool:
             raise flags.ValidationError(
                 "--invariance_fakes reads the code from the G step's own batch: drop --reuse_fake_batch"
             )
+        if values["invariance_fakes"] and values["invariance_leads"]:
+            raise flags.ValidationError(
+                "--invariance_leads keeps G's images from training Q's categorical code, which --invariance_fakes "
+                "does: drop one of them"
+            )
         return True
-    for name in ("invariance_overclusters", "invariance_fakes"):
+    for name in ("invariance_overclusters", "invariance_fakes", "invariance_leads"):
         if values[name]:
             raise flags.ValidationError(
                 f"--{name} only works through the invariance term: set --invariance_coeff > 0 too, or drop --{name}"
@@ -343,7 +354,7 @@ def _invariance_options_need_the_term(values: dict) -> bool:
 
 
 flags.register_multi_flags_validator(
-    ["invariance_coeff", "invariance_overclusters", "invariance_fakes", "reuse_fake_batch"],
+    ["invariance_coeff", "invariance_overclusters", "invariance_fakes", "invariance_leads", "reuse_fake_batch"],
     _invariance_options_need_the_term,
 )
 

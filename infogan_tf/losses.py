@@ -11,6 +11,7 @@ without its floor on the gradient once D saturates past |logit| ~ 18.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, NamedTuple
 
 import tensorflow as tf
@@ -43,7 +44,8 @@ class InfoGANLoss(NamedTuple):
     """One evaluation of the objective.
 
     ``discriminator_loss`` and ``generator_loss`` are the original's (GAN loss minus
-    lambda * L_I), the values it logged; ``discriminator_objective`` is what D's
+    lambda * L_I; D's without the code groups it is told to leave to G), the values it
+    logged; ``discriminator_objective`` is what D's
     optimiser minimises, which differs only in the baseline mode (``train_q`` with
     lambda = 0), where Q alone also maximises L_I on D's detached features.
     """
@@ -107,19 +109,25 @@ def paired_cluster_mutual_info(probs: tf.Tensor, transformed_probs: tf.Tensor) -
 
 
 def info_penalty(
-    terms: MutualInfoTerms, info_reg_coeff: float, continuous_info_reg_coeff: float | None = None
+    terms: MutualInfoTerms,
+    info_reg_coeff: float,
+    continuous_info_reg_coeff: float | None = None,
+    leave_out: Collection[str] = (),
 ) -> tf.Tensor | None:
-    """lambda * L_I as both losses subtract it; None when every lambda is 0.
+    """lambda * L_I as a loss subtracts it; None when every lambda is 0.
 
     The original weighted every code by one lambda; the paper (Sec. 6) uses a smaller one
     for continuous codes, which ``continuous_info_reg_coeff`` sets for the "cont" group.
+    ``leave_out`` names groups whose L_I this loss does not penalise.
     """
-    if continuous_info_reg_coeff is None or continuous_info_reg_coeff == info_reg_coeff:
+    same_lambda = continuous_info_reg_coeff is None or continuous_info_reg_coeff == info_reg_coeff
+    if same_lambda and not leave_out:
         return info_reg_coeff * terms.total.mi if info_reg_coeff else None
-    weights = {"disc": info_reg_coeff, "cont": continuous_info_reg_coeff}
+    weights = {"disc": info_reg_coeff, "cont": info_reg_coeff if same_lambda else continuous_info_reg_coeff}
     penalty = tf.constant(0.0)
     for name, term in terms.groups.items():
-        penalty += weights[name] * term.mi
+        if name not in leave_out:
+            penalty += weights[name] * term.mi
     return penalty
 
 
@@ -132,27 +140,37 @@ def infogan_loss(
     train_q: bool = False,
     continuous_info_reg_coeff: float | None = None,
     info_scale: tf.Tensor | None = None,
+    generator_only_groups: Collection[str] = (),
 ) -> InfoGANLoss:
     """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
 
     L_I is computed whenever D's losses are (it is logged) and whenever it is penalised;
     ``info_scale`` multiplies every lambda (a warm-up), None leaving them as they are.
+    ``generator_only_groups``: code groups whose L_I trains G alone, left out of D's loss,
+    so that D and Q do not learn to read those codes from G's images (something else,
+    such as the invariance term, has to train Q's head for them).
     """
     penalised = bool(info_reg_coeff or continuous_info_reg_coeff)
     q_only = train_q and not penalised
     terms = mutual_info_terms(model, z, fake.reg_dist_info) if penalised or real is not None else None
-    penalty = info_penalty(terms, info_reg_coeff, continuous_info_reg_coeff) if penalised else None
-    if penalty is not None and info_scale is not None:
-        penalty *= info_scale
+    lambdas = (info_reg_coeff, continuous_info_reg_coeff)
+    g_penalty = _scaled(info_penalty(terms, *lambdas), info_scale) if penalised else None
     g_loss = generator_loss(fake.d_logit)
-    if penalty is not None:
-        g_loss -= penalty
+    if g_penalty is not None:
+        g_loss -= g_penalty
     d_loss = d_objective = None
     if real is not None:
         d_loss = discriminator_loss(real.d_logit, fake.d_logit)
-        if penalty is not None:
-            d_loss -= penalty
+        d_penalty = g_penalty
+        if penalised and generator_only_groups:
+            d_penalty = _scaled(info_penalty(terms, *lambdas, generator_only_groups), info_scale)
+        if d_penalty is not None:
+            d_loss -= d_penalty
         d_objective = d_loss - terms.total.mi if q_only else d_loss
     return InfoGANLoss(
         discriminator_loss=d_loss, discriminator_objective=d_objective, generator_loss=g_loss, mutual_info=terms
     )
+
+
+def _scaled(penalty: tf.Tensor | None, info_scale: tf.Tensor | None) -> tf.Tensor | None:
+    return penalty * info_scale if penalty is not None and info_scale is not None else penalty

@@ -59,6 +59,11 @@ class Invariance:
     that G writes as a slant or a position does not survive T, so G is pushed to write
     each category as something a small rotation, scaling or shift keeps (a digit's class).
     The continuous codes are read, as before, from the untransformed images.
+
+    ``leads``: Q's categorical codes learn from this term alone, on real images; their
+    L_I trains G (to draw what Q's clusters of real images name) and leaves D's loss, so
+    G cannot teach Q to read a slant or a style that it happens to write as a category.
+    The continuous codes' L_I trains D, Q and G as before.
     """
 
     coeff: float = 0.0
@@ -71,6 +76,7 @@ class Invariance:
     elastic: float = 0.0
     elastic_sigma: float = 4.0
     deslant: bool = False
+    leads: bool = False
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -83,6 +89,10 @@ class Invariance:
             raise ValueError(f"the invariance term's elastic alpha must be at least 0, not {self.elastic}")
         if self.elastic_sigma <= 0.0:
             raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
+        if self.leads and self.fakes:
+            raise ValueError(
+                "the invariance term cannot both lead Q's categorical code (leads) and train it on G's images (fakes)"
+            )
 
     def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
         """``copies`` transformed copies of the batch ``x``."""
@@ -166,6 +176,12 @@ class InfoGANStep:
             raise ValueError("the invariance term needs a categorical code in the latent spec")
         if model.overcluster_head is not None and not self.invariance:
             raise ValueError("an over-clustering head is trained only by the invariance term: set its coefficient > 0")
+        if (
+            self.invariance
+            and self.invariance.leads
+            and not all(isinstance(d, Categorical) for d in model.reg_disc_latent_dist.dists)
+        ):
+            raise ValueError("a leading invariance term trains only categorical codes: Q would not learn the others")
         if self.invariance and self.invariance.fakes and reuse_fake_batch:
             raise ValueError("the invariance term on G's images needs G's own batch, not reuse_fake_batch")
         self.strategy = strategy or tf.distribute.get_strategy()
@@ -251,6 +267,7 @@ class InfoGANStep:
             self.train_q,
             self.continuous_info_reg_coeff,
             None if self.info_scale is None else self.info_scale.read_value(),
+            ("disc",) if self.invariance and self.invariance.leads else (),
         )
 
     def _objective(self, loss: tf.Tensor, optimizer: keras.optimizers.Optimizer) -> tf.Tensor:

@@ -72,6 +72,7 @@ ORIGINAL = {
     "invariance_elastic": "0.0",
     "invariance_elastic_sigma": "4.0",
     "invariance_deslant": "false",
+    "invariance_leads": "false",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

@@ -235,6 +235,8 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_overclusters=30", "set --invariance_coeff > 0 too"),
         ("--invariance_fakes", "set --invariance_coeff > 0 too"),
         ("--invariance_fakes --invariance_coeff=1 --reuse_fake_batch", "drop --reuse_fake_batch"),
+        ("--invariance_leads", "set --invariance_coeff > 0 too"),
+        ("--invariance_leads --invariance_fakes --invariance_coeff=1", "drop one of them"),
         ("--invariance_overclusters=1 --invariance_coeff=1", "at least 2 clusters"),
         ("--invariance_copies=0", "--invariance_copies"),
         ("--preset=no_such_preset", "--preset"),

@@ -7,7 +7,7 @@ from scipy import special
 
 from infogan_tf import losses
 from infogan_tf.distributions import Categorical, Product, Uniform
-from infogan_tf.models import ModelConfig
+from infogan_tf.models import Discrimination, ModelConfig
 
 RNG = np.random.default_rng(1)
 
@@ -112,6 +112,29 @@ def test_a_warm_up_scales_every_lambda_in_both_losses(tmp_path):
     off = losses.infogan_loss(model, z, fake, real, info_reg_coeff=1.0, info_scale=tf.constant(0.0))
     assert float(off.generator_loss) == float(losses.generator_loss(fake.d_logit))
     assert off.mutual_info.total.mi.numpy() != 0  # still measured and logged
+
+
+def test_a_group_left_to_g_leaves_ds_loss_and_its_gradient_but_not_gs(tmp_path):
+    """D's loss without lambda * L_I(disc), G's with it; no gradient reaches Q's categorical output from D's loss."""
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(3))
+    x, _ = model.generate(z, training=False)
+    flat = tf.Variable(tf.random.stateless_normal([8, model.reg_latent_dist.dist_flat_dim], [3, 0]))
+    real = model.discriminate(x[::-1], training=False, with_q=False)
+    d_logit = model.discriminate(x, training=False, with_q=False).d_logit
+    with tf.GradientTape(persistent=True) as tape:
+        fake = Discrimination(tf.sigmoid(d_logit), d_logit, model.reg_latent_dist.activate_dist(flat))
+        loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, generator_only_groups=("disc",))
+    groups = loss.mutual_info.groups
+    gan_d = float(losses.discriminator_loss(real.d_logit, d_logit))
+    np.testing.assert_allclose(loss.discriminator_loss, gan_d - 0.7 * float(groups["cont"].mi), rtol=1e-5)
+    total = float(groups["disc"].mi) + float(groups["cont"].mi)
+    np.testing.assert_allclose(loss.generator_loss, float(losses.generator_loss(d_logit)) - 0.7 * total, rtol=1e-5)
+    d_gradient = tape.gradient(loss.discriminator_objective, flat).numpy()
+    g_gradient = tape.gradient(loss.generator_loss, flat).numpy()
+    categorical, continuous = slice(0, 10), slice(10, None)
+    assert not d_gradient[:, categorical].any() and d_gradient[:, continuous].any()
+    assert g_gradient[:, categorical].any() and g_gradient[:, continuous].any()
 
 
 def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):

@@ -312,6 +312,35 @@ def test_copies_scaling_shear_distortion_and_deslant_change_ds_update(tmp_path):
         assert not all(np.array_equal(a, b) for a, b in zip(q_weights["one"], q_weights[other]))
 
 
+def test_a_leading_invariance_term_trains_d_as_if_the_categorical_lambda_were_0_and_g_as_before(tmp_path):
+    """D's update equals one with lambda 0 for the categorical code (and 1 for the continuous); G's does not."""
+    models = {}
+    for name, invariance, kwargs in (
+        ("leads", Invariance(1.0, leads=True), {}),
+        ("no_categorical_lambda", Invariance(1.0), dict(info_reg_coeff=0.0, continuous_info_reg_coeff=1.0)),
+    ):
+        run = make_run(tmp_path / name, invariance=invariance, max_epoch=1, updates_per_epoch=1, **kwargs)
+        run.start()
+        run.train()
+        models[name] = run.trainer.model
+    leads, reference = models.values()
+    for a, b in zip(leads.discriminator_variables, reference.discriminator_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=a.path)
+    pairs = zip(leads.generator_variables, reference.generator_variables)
+    assert not all(np.allclose(a.numpy(), b.numpy()) for a, b in pairs)
+
+
+def test_a_leading_invariance_term_is_refused_where_it_cannot_train_q(tmp_path):
+    with pytest.raises(ValueError, match="both lead"):
+        Invariance(1.0, leads=True, fakes=True)
+    with pytest.raises(ValueError, match="only categorical codes"):
+        make_run(
+            tmp_path,
+            invariance=Invariance(1.0, leads=True),
+            latent_spec="uniform:62,categorical:10:reg,bernoulli:2:reg,uniform:1:reg",
+        )
+
+
 @pytest.mark.parametrize(
     "bad",
     [
