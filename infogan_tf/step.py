@@ -181,7 +181,10 @@ class InfoGANStep:
             and self.invariance.leads
             and not all(isinstance(d, Categorical) for d in model.reg_disc_latent_dist.dists)
         ):
-            raise ValueError("a leading invariance term trains only categorical codes: Q would not learn the others")
+            raise ValueError(
+                "a leading invariance term (--invariance_leads) trains only categorical codes, so Q would not learn "
+                "the latent spec's Bernoulli codes: drop them or the option"
+            )
         if self.invariance and self.invariance.fakes and reuse_fake_batch:
             raise ValueError("the invariance term on G's images needs G's own batch, not reuse_fake_batch")
         self.strategy = strategy or tf.distribute.get_strategy()
