@@ -29,6 +29,12 @@ term's I(c; c′)) tells the runs of one setting that fail apart: each run's sco
 at every update it was evaluated at (its final evaluation and its checkpoints'), and, per
 update, whether every run that ends above the worst-seed goal of #14 scores below every run
 that does not. The errors only check the score; nothing is chosen by them.
+
+``--choose`` replays ``--restarts`` on screening runs: for each seed N below 1,000 of the
+setting, its candidates (the runs of seeds N + 1000·r, r < ``--restarts``) at update
+``--at``, each one's score and error there, the candidate the score chooses (as
+``infogan_tf.restarts.choose`` does, without the errors) and its error; then the median
+and the worst of the chosen errors over the seeds whose candidates were all run.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from typing import Any
 
 from infogan_tf.evaluation.measures import format_value
 from infogan_tf.evaluation.summary import SUMMARY_ROWS, summarize
+from infogan_tf.restarts import SEED_STRIDE, Candidate, candidate_seeds, choose
 
 REPO = Path(__file__).resolve().parents[1]
 KEPT = REPO / "docs" / "ablations"
@@ -265,6 +272,47 @@ def selection_table(runs: list[Run], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def choice_table(runs: list[Run], name: str, restarts: int, at: int) -> str:
+    """Per seed: each candidate's score and error at update ``at``, the score's choice and its error."""
+    settings = group_by_setting(runs)
+    if name not in settings:
+        raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
+    by_seed = {run.seed: run.evaluations.get(at) for run in settings[name]}
+    lines = [
+        "| seed | "
+        + " | ".join(f"candidate {r}: I(c; c′), error at {at}" for r in range(restarts))
+        + " | chosen | its error |",
+        "| --- | " + " | ".join("---" for _ in range(restarts)) + " | --- | --- |",
+    ]
+    chosen_errors, incomplete = [], []
+    for seed in sorted(s for s in by_seed if s < SEED_STRIDE):
+        seeds = candidate_seeds(seed, restarts)
+        found = [by_seed.get(s) for s in seeds]
+        cells = [f"s{s}: " + _score_and_error(results) for s, results in zip(seeds, found)]
+        scored = [(Candidate(s, str(s)), r.get("mi_invariance_final")) for s, r in zip(seeds, found) if r is not None]
+        if len(scored) < restarts or any(score is None for _, score in scored):
+            incomplete.append(seed)
+            lines.append(f"| {seed} | " + " | ".join(cells) + " | — | — |")
+            continue
+        pick = choose(scored).seed
+        error = by_seed[pick]["unsupervised_error_hungarian"]
+        chosen_errors.append(error)
+        lines.append(f"| {seed} | " + " | ".join(cells) + f" | s{pick} | {100 * error:.2f}% |")
+    if chosen_errors:
+        summary = (
+            f"median {100 * statistics.median(chosen_errors):.2f}%, worst {100 * max(chosen_errors):.2f}% "
+            f"over {len(chosen_errors)} seed{'s' if len(chosen_errors) > 1 else ''}"
+        )
+    else:
+        summary = "no seed has every candidate"
+    lines.append(
+        f"| chosen | {summary}"
+        + (f"; not every candidate evaluated at {at}: seeds {_seeds(set(incomplete))}" if incomplete else "")
+        + " |" * (restarts + 2)
+    )
+    return "\n".join(lines) + "\n"
+
+
 def _score_and_error(results: dict | None) -> str:
     if results is None:
         return "—"
@@ -318,12 +366,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("roots", nargs="*", type=Path, default=[KEPT], help="run directories or their parents")
     parser.add_argument("--per_seed", default="", help="comma-separated settings to show measure by measure")
     parser.add_argument("--selection", default="", help="a setting whose runs' scores and errors to show by update")
+    parser.add_argument("--choose", default="", help="a setting whose candidates --restarts would choose among")
+    parser.add_argument("--restarts", type=int, default=2, help="candidates per seed for --choose (at least 2)")
+    parser.add_argument("--at", type=int, default=2000, help="the update --choose scores the candidates at")
     args = parser.parse_args(argv)
+    if args.restarts < 2:
+        parser.error(f"--restarts={args.restarts}: --choose needs at least 2 candidates per seed")
     runs = find_runs(args.roots)
     if not runs:
         sys.exit(f"error: no <name>_seed<N>/results.json under {', '.join(map(str, args.roots))}")
     names = [name for name in args.per_seed.split(",") if name]
-    if args.selection:
+    if args.choose:
+        print(choice_table(runs, args.choose, args.restarts, args.at), end="")
+    elif args.selection:
         print(selection_table(runs, args.selection), end="")
     else:
         print(per_seed_table(runs, names) if names else table(runs), end="")

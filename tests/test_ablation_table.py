@@ -154,3 +154,37 @@ def test_a_damaged_results_file_is_refused_by_its_path(tmp_path):
         refused = subprocess.run(script, capture_output=True, text=True)
         assert refused.returncode != 0
         assert f"error: {results} {complaint}" in refused.stderr and "evaluate the run again" in refused.stderr
+
+
+def test_choose_replays_restarts_by_the_score_alone_over_the_seeds_with_every_candidate(tmp_path):
+    runs = {  # seed: (error, score) at update 2000
+        0: (0.02, 2.16),
+        1000: (0.11, 2.11),
+        1: (0.15, 2.07),
+        1001: (0.12, 2.10),  # both of seed 1's candidates fail: the higher score is chosen all the same
+        3: (0.01, 2.15),
+        1003: (0.20, 2.17),  # the score, not the error, chooses
+        2: (0.03, 2.15),  # no candidate 1002
+    }
+    for seed, (error, score) in runs.items():
+        write_run(tmp_path, f"pre_seed{seed}", error, 2.29, 2.0, [], mi_invariance_final=score)
+    write_run(tmp_path, "pre_seed4", 0.02, 2.29, 2.0, [])  # no score: trained without the invariance term
+    write_run(tmp_path, "pre_seed1004", 0.02, 2.29, 2.0, [], mi_invariance_final=2.2)
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path), "--choose=pre"]
+    lines = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[0] == (
+        "| seed | candidate 0: I(c; c′), error at 2000 | candidate 1: I(c; c′), error at 2000 | chosen | its error |"
+    )
+    assert lines[2:7] == [
+        "| 0 | s0: 2.160, 2.00% | s1000: 2.110, 11.00% | s0 | 2.00% |",
+        "| 1 | s1: 2.070, 15.00% | s1001: 2.100, 12.00% | s1001 | 12.00% |",
+        "| 2 | s2: 2.150, 3.00% | s1002: — | — | — |",
+        "| 3 | s3: 2.150, 1.00% | s1003: 2.170, 20.00% | s1003 | 20.00% |",
+        "| 4 | s4: —, 2.00% | s1004: 2.200, 2.00% | — | — |",
+    ]
+    assert lines[7].startswith("| chosen | median 12.00%, worst 20.00% over 3 seeds; not every candidate evaluated")
+    assert "seeds 2, 4 |" in lines[7]
+    elsewhere = subprocess.run([*script, "--at=1000"], capture_output=True, text=True, check=True).stdout
+    assert "no seed has every candidate" in elsewhere
+    refused = subprocess.run([*script, "--restarts=1"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "--choose needs at least 2 candidates" in refused.stderr
