@@ -248,10 +248,7 @@ FAILING_ERROR = 0.08
 
 def selection_table(runs: list[Run], name: str) -> str:
     """Each run's score and error at each evaluated update; then whether the score separates the failing runs."""
-    settings = group_by_setting(runs)
-    if name not in settings:
-        raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
-    evaluated = {run.seed: run.evaluations for run in settings[name]}
+    evaluated = {run.seed: run.evaluations for run in _setting(runs, name)}
     steps = sorted({step for by_step in evaluated.values() for step in by_step})
     lines = [
         "| seed | " + " | ".join(f"update {step}: I(c; c′), error" for step in steps) + " |",
@@ -274,10 +271,7 @@ def selection_table(runs: list[Run], name: str) -> str:
 
 def choice_table(runs: list[Run], name: str, restarts: int, at: int) -> str:
     """Per seed: each candidate's score and error at update ``at``, the score's choice and its error."""
-    settings = group_by_setting(runs)
-    if name not in settings:
-        raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
-    by_seed = {run.seed: run.evaluations.get(at) for run in settings[name]}
+    by_seed = {run.seed: run.evaluations.get(at) for run in _setting(runs, name)}
     lines = [
         "| seed | "
         + " | ".join(f"candidate {r}: I(c; c′), error at {at}" for r in range(restarts))
@@ -311,6 +305,14 @@ def choice_table(runs: list[Run], name: str, restarts: int, at: int) -> str:
         + " |" * (restarts + 2)
     )
     return "\n".join(lines) + "\n"
+
+
+def _setting(runs: list[Run], name: str) -> list[Run]:
+    """The runs of setting ``name``, refused with the settings found where there are none."""
+    settings = group_by_setting(runs)
+    if name not in settings:
+        raise SystemExit(f"error: no runs of setting {name} (settings found: {', '.join(sorted(settings)) or 'none'})")
+    return settings[name]
 
 
 def _score_and_error(results: dict | None) -> str:
