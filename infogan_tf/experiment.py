@@ -334,6 +334,7 @@ def build(
                 f.invariance_elastic_sigma,
                 f.invariance_deslant,
                 f.invariance_leads,
+                f.invariance_leads_from,
             ),
         )
     except ValueError as e:

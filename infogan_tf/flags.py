@@ -109,6 +109,13 @@ flags.DEFINE_boolean(
     "Q's clusters of real images name) and no longer D and Q, so G cannot teach Q a slant or a style as a category.",
 )
 flags.DEFINE_integer(
+    "invariance_leads_from",
+    0,
+    "With --invariance_leads: the update from which the invariance term leads; before it, G's images train Q's "
+    "categorical code as without the option (they give Q its ten categories early; the term alone stalls at a few).",
+    lower_bound=0,
+)
+flags.DEFINE_integer(
     "invariance_overclusters",
     0,
     "Clusters of an auxiliary head on D's body trained by the invariance term (IIC's over-clustering); 0: none.",
@@ -339,13 +346,18 @@ def _invariance_options_need_the_term(values: dict) -> bool:
             raise flags.ValidationError(
                 "--invariance_fakes reads the code from the G step's own batch: drop --reuse_fake_batch"
             )
+        if values["invariance_leads_from"] and not values["invariance_leads"]:
+            raise flags.ValidationError(
+                "--invariance_leads_from says when the invariance term starts leading: add --invariance_leads, "
+                "or drop --invariance_leads_from"
+            )
         if values["invariance_fakes"] and values["invariance_leads"]:
             raise flags.ValidationError(
                 "--invariance_leads keeps G's images from training Q's categorical code, which --invariance_fakes "
                 "does: drop one of them"
             )
         return True
-    for name in ("invariance_overclusters", "invariance_fakes", "invariance_leads"):
+    for name in ("invariance_overclusters", "invariance_fakes", "invariance_leads", "invariance_leads_from"):
         if values[name]:
             raise flags.ValidationError(
                 f"--{name} only works through the invariance term: set --invariance_coeff > 0 too, or drop --{name}"
@@ -354,8 +366,30 @@ def _invariance_options_need_the_term(values: dict) -> bool:
 
 
 flags.register_multi_flags_validator(
-    ["invariance_coeff", "invariance_overclusters", "invariance_fakes", "invariance_leads", "reuse_fake_batch"],
+    [
+        "invariance_coeff",
+        "invariance_overclusters",
+        "invariance_fakes",
+        "invariance_leads",
+        "invariance_leads_from",
+        "reuse_fake_batch",
+    ],
     _invariance_options_need_the_term,
+)
+
+
+def _lead_starts_within_the_schedule(values: dict) -> bool:
+    updates = values["max_epoch"] * values["updates_per_epoch"]
+    if values["invariance_leads_from"] >= updates:
+        raise flags.ValidationError(
+            f"--invariance_leads_from={values['invariance_leads_from']} is past the run's last update ({updates}), "
+            "so the invariance term would never lead: lower it, or drop it to lead from the start"
+        )
+    return True
+
+
+flags.register_multi_flags_validator(
+    ["invariance_leads_from", "max_epoch", "updates_per_epoch"], _lead_starts_within_the_schedule
 )
 
 

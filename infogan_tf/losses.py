@@ -141,6 +141,7 @@ def infogan_loss(
     continuous_info_reg_coeff: float | None = None,
     info_scale: tf.Tensor | None = None,
     generator_only_groups: Collection[str] = (),
+    generator_only_share: tf.Tensor | None = None,
 ) -> InfoGANLoss:
     """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
 
@@ -148,7 +149,9 @@ def infogan_loss(
     ``info_scale`` multiplies every lambda (a warm-up), None leaving them as they are.
     ``generator_only_groups``: code groups whose L_I trains G alone, left out of D's loss,
     so that D and Q do not learn to read those codes from G's images (something else,
-    such as the invariance term, has to train Q's head for them).
+    such as the invariance term, has to train Q's head for them). ``generator_only_share``
+    (0 to 1) is how much of their L_I D's loss leaves out, a tensor so that one traced step
+    can hand them over part-way through a run; None: all of it.
     """
     penalised = bool(info_reg_coeff or continuous_info_reg_coeff)
     q_only = train_q and not penalised
@@ -163,7 +166,11 @@ def infogan_loss(
         d_loss = discriminator_loss(real.d_logit, fake.d_logit)
         d_penalty = g_penalty
         if penalised and generator_only_groups:
-            d_penalty = _scaled(info_penalty(terms, *lambdas, generator_only_groups), info_scale)
+            d_penalty = info_penalty(terms, *lambdas, generator_only_groups)
+            if generator_only_share is not None:
+                full = info_penalty(terms, *lambdas)
+                d_penalty = full - generator_only_share * (full - d_penalty)
+            d_penalty = _scaled(d_penalty, info_scale)
         if d_penalty is not None:
             d_loss -= d_penalty
         d_objective = d_loss - terms.total.mi if q_only else d_loss

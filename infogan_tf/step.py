@@ -64,6 +64,11 @@ class Invariance:
     L_I trains G (to draw what Q's clusters of real images name) and leaves D's loss, so
     G cannot teach Q to read a slant or a style that it happens to write as a category.
     The continuous codes' L_I trains D, Q and G as before.
+
+    ``leads_from``: the update from which the term leads. Before it, L_I trains Q's
+    categorical codes as without ``leads``: on its own the term leaves Q on IIC's plateau
+    of a few clusters, while G's images give Q ten categories within a few hundred
+    updates; from it on, the term alone reshapes them on real images and G has to follow.
     """
 
     coeff: float = 0.0
@@ -77,6 +82,7 @@ class Invariance:
     elastic_sigma: float = 4.0
     deslant: bool = False
     leads: bool = False
+    leads_from: int = 0
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -89,6 +95,10 @@ class Invariance:
             raise ValueError(f"the invariance term's elastic alpha must be at least 0, not {self.elastic}")
         if self.elastic_sigma <= 0.0:
             raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
+        if self.leads_from < 0:
+            raise ValueError(f"the invariance term leads from an update number, not {self.leads_from}")
+        if self.leads_from and not self.leads:
+            raise ValueError(f"leads_from={self.leads_from} says when the term starts leading: set leads too")
         if self.leads and self.fakes:
             raise ValueError(
                 "the invariance term cannot both lead Q's categorical code (leads) and train it on G's images (fakes)"
@@ -197,6 +207,9 @@ class InfoGANStep:
         self.info_reg_warmup = info_reg_warmup
         self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if info_reg_warmup else None
         """lambda's share this update (a warm-up only); set from the update number, so never checkpointed."""
+        delayed_lead = self.invariance is not None and self.invariance.leads and self.invariance.leads_from > 0
+        self.leads_share = tf.Variable(0.0, trainable=False, name="leads_share") if delayed_lead else None
+        """1 once the invariance term leads (``Invariance.leads_from``), 0 before; set from the update number."""
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
         self.learning_rates = tuple(
@@ -271,6 +284,7 @@ class InfoGANStep:
             self.continuous_info_reg_coeff,
             None if self.info_scale is None else self.info_scale.read_value(),
             ("disc",) if self.invariance and self.invariance.leads else (),
+            None if self.leads_share is None else self.leads_share.read_value(),
         )
 
     def _objective(self, loss: tf.Tensor, optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
@@ -375,12 +389,17 @@ class InfoGANStep:
     ) -> tf.Tensor:
         """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
 
-        ``update``: how many updates came before this one, which a warm-up of lambda needs.
+        ``update``: how many updates came before this one, which a warm-up of lambda and a
+        later lead of the invariance term need.
         """
         if self.info_scale is not None:
             if update is None:
                 raise ValueError("a warm-up of lambda (info_reg_warmup) needs the update number: pass update=")
             self.info_scale.assign(tf.minimum(1.0, tf.cast(update, tf.float32) / self.info_reg_warmup))
+        if self.leads_share is not None:
+            if update is None:
+                raise ValueError("a later lead of the invariance term (leads_from) needs the update: pass update=")
+            self.leads_share.assign(tf.cast(update >= self.invariance.leads_from, tf.float32))
         sample = self.model.latent_dist.sample_prior
         z = sample(self.batch_size, self.rng)
         generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)

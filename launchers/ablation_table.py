@@ -80,6 +80,7 @@ ORIGINAL = {
     "invariance_elastic_sigma": "4.0",
     "invariance_deslant": "false",
     "invariance_leads": "false",
+    "invariance_leads_from": "0",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

@@ -153,3 +153,24 @@ def test_missing_data_is_one_clear_error(tmp_path):
     assert result.returncode != 0
     assert "train-images-idx3-ubyte.gz is missing; pass --data_dir=DIR" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_later_lead_of_the_invariance_term_reaches_the_step_and_a_resume_keeps_it(tmp_path, mnist_dir):
+    common = [
+        f"--data_dir={mnist_dir}",
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        "--exp_name=lead",
+        "--batch_size=8",
+        "--updates_per_epoch=2",
+        "--noevaluate",
+        "--invariance_coeff=1",
+        "--invariance_leads",
+    ]
+    result = run_launcher(*common, "--max_epoch=2", "--invariance_leads_from=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    invariance = json.loads((tmp_path / "ckt" / "lead" / "run.json").read_text())["update"]["invariance"]
+    assert invariance["leads"] is True and invariance["leads_from"] == 2
+    moved = run_launcher(*common, "--max_epoch=3", "--invariance_leads_from=3")
+    assert moved.returncode != 0 and "Traceback" not in moved.stderr
+    assert "invariance.leads_from: checkpoint has 2, this run asks for 3" in moved.stderr

@@ -137,6 +137,32 @@ def test_a_group_left_to_g_leaves_ds_loss_and_its_gradient_but_not_gs(tmp_path):
     assert g_gradient[:, categorical].any() and g_gradient[:, continuous].any()
 
 
+def test_a_share_of_a_group_left_to_g_interpolates_ds_loss_and_leaves_gs(tmp_path):
+    """Share 0: D's loss as if no group were left to G; share 1: without the group; between: in proportion."""
+    model = make_run(tmp_path).trainer.model
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(5))
+    x, _ = model.generate(z, training=False)
+    fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
+    whole = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, info_scale=tf.constant(0.5))
+    groups = whole.mutual_info.groups
+    disc, cont = float(groups["disc"].mi), float(groups["cont"].mi)
+    gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
+    for share in (0.0, 0.25, 1.0):
+        loss = losses.infogan_loss(
+            model,
+            z,
+            fake,
+            real,
+            info_reg_coeff=0.7,
+            info_scale=tf.constant(0.5),
+            generator_only_groups=("disc",),
+            generator_only_share=tf.constant(share),
+        )
+        expected = gan_d - 0.5 * 0.7 * ((1.0 - share) * disc + cont)
+        np.testing.assert_allclose(loss.discriminator_loss, expected, rtol=1e-5, err_msg=f"share {share}")
+        np.testing.assert_allclose(loss.generator_loss, whole.generator_loss, rtol=1e-6)
+
+
 def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
     model = make_run(tmp_path).trainer.model
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))

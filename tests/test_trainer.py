@@ -330,9 +330,42 @@ def test_a_leading_invariance_term_trains_d_as_if_the_categorical_lambda_were_0_
     assert not all(np.allclose(a.numpy(), b.numpy()) for a, b in pairs)
 
 
+def test_an_invariance_term_that_leads_from_update_2_trains_as_the_preset_until_then(tmp_path):
+    """Updates 0 and 1 equal a run without the lead, bit for bit; update 2 leaves Q's categorical L_I out of D's."""
+    trainers = {
+        name: make_run(tmp_path / name, invariance=invariance).trainer
+        for name, invariance in (
+            ("later", Invariance(1.0, leads=True, leads_from=2)),
+            ("never", Invariance(1.0)),
+            ("from_start", Invariance(1.0, leads=True)),
+        )
+    }
+    later, never, from_start = trainers.values()
+    shares = []
+    for k in range(3):
+        before = snapshot(later.model.discriminator_variables)
+        for trainer in trainers.values():
+            trainer.update(real_batch())
+        shares.append(float(later.train_step.leads_share.numpy()))
+        if k < 2:
+            for a, b in zip(later.model.discriminator_variables, never.model.discriminator_variables):
+                np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    assert shares == [0.0, 0.0, 1.0]
+    assert from_start.train_step.leads_share is None
+    assert any(changed(before, later.model.discriminator_variables))
+    moved_apart = zip(later.model.discriminator_variables, never.model.discriminator_variables)
+    assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in moved_apart)
+    with pytest.raises(ValueError, match="leads_from. needs the update"):
+        later.train_step(real_batch())
+
+
 def test_a_leading_invariance_term_is_refused_where_it_cannot_train_q(tmp_path):
     with pytest.raises(ValueError, match="both lead"):
         Invariance(1.0, leads=True, fakes=True)
+    with pytest.raises(ValueError, match="set leads too"):
+        Invariance(1.0, leads_from=10)
+    with pytest.raises(ValueError, match="from an update number"):
+        Invariance(1.0, leads=True, leads_from=-1)
     with pytest.raises(ValueError, match="only categorical codes"):
         make_run(
             tmp_path,
