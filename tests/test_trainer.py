@@ -330,21 +330,15 @@ def test_a_leading_invariance_term_trains_d_as_if_the_categorical_lambda_were_0_
     assert not all(np.allclose(a.numpy(), b.numpy()) for a, b in pairs)
 
 
-def test_an_invariance_term_that_leads_from_update_2_trains_as_the_preset_until_then(tmp_path):
+def test_an_invariance_term_that_leads_from_update_2_trains_as_without_the_lead_until_then(tmp_path):
     """Updates 0 and 1 equal a run without the lead, bit for bit; update 2 leaves Q's categorical L_I out of D's."""
-    trainers = {
-        name: make_run(tmp_path / name, invariance=invariance).trainer
-        for name, invariance in (
-            ("later", Invariance(1.0, leads=True, leads_from=2)),
-            ("never", Invariance(1.0)),
-            ("from_start", Invariance(1.0, leads=True)),
-        )
-    }
-    later, never, from_start = trainers.values()
+    later = make_run(tmp_path / "later", invariance=Invariance(1.0, leads=True, leads_from=2)).trainer
+    never = make_run(tmp_path / "never", invariance=Invariance(1.0)).trainer
+    from_start = make_run(tmp_path / "from_start", invariance=Invariance(1.0, leads=True)).trainer
     shares = []
     for k in range(3):
         before = snapshot(later.model.discriminator_variables)
-        for trainer in trainers.values():
+        for trainer in (later, never):
             trainer.update(real_batch())
         shares.append(float(later.train_step.leads_share.numpy()))
         if k < 2:
