@@ -157,7 +157,8 @@ def infogan_loss(
     q_only = train_q and not penalised
     terms = mutual_info_terms(model, z, fake.reg_dist_info) if penalised or real is not None else None
     lambdas = (info_reg_coeff, continuous_info_reg_coeff)
-    g_penalty = _scaled(info_penalty(terms, *lambdas), info_scale) if penalised else None
+    penalty = info_penalty(terms, *lambdas) if penalised else None
+    g_penalty = _scaled(penalty, info_scale)
     g_loss = generator_loss(fake.d_logit)
     if g_penalty is not None:
         g_loss -= g_penalty
@@ -166,11 +167,10 @@ def infogan_loss(
         d_loss = discriminator_loss(real.d_logit, fake.d_logit)
         d_penalty = g_penalty
         if penalised and generator_only_groups:
-            d_penalty = info_penalty(terms, *lambdas, generator_only_groups)
+            kept = info_penalty(terms, *lambdas, generator_only_groups)
             if generator_only_share is not None:
-                full = info_penalty(terms, *lambdas)
-                d_penalty = full - generator_only_share * (full - d_penalty)
-            d_penalty = _scaled(d_penalty, info_scale)
+                kept = penalty - generator_only_share * (penalty - kept)
+            d_penalty = _scaled(kept, info_scale)
         if d_penalty is not None:
             d_loss -= d_penalty
         d_objective = d_loss - terms.total.mi if q_only else d_loss
