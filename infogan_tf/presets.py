@@ -49,5 +49,32 @@ PRESETS: dict[str, Preset] = {
             ),
         },
     ),
+    "invariant_slant": Preset(
+        summary=(
+            "The invariant preset, and the code also ignores slant: each copy is stood upright, then slanted at "
+            "random. Seeds 0-4 on the full schedule: median 2.47% test error, worst 2.61%, where the invariant "
+            "preset failed two of the five on the same machine."
+        ),
+        settings={
+            "invariance_coeff": 1.0,
+            "invariance_copies": 3,
+            "invariance_scale": 0.1,
+            "invariance_deslant": True,
+            "invariance_shear": 0.3,
+        },
+        reasons={
+            "invariance_coeff": "as in the invariant preset: the invariance term at the weight of L_I",
+            "invariance_copies": "as in the invariant preset: three copies per real image",
+            "invariance_scale": "as in the invariant preset: a digit's size does not decide its category",
+            "invariance_deslant": (
+                "every failing seed of the invariant preset split look-alike digits (4 and 9, 3 and 5) by slant; a "
+                "copy stood upright pairs each slant of a digit with one upright form, so slant cannot name a category"
+            ),
+            "invariance_shear": (
+                "the upright copy is then slanted by up to 0.3 (about 17 degrees) either way: upright copies alone "
+                "failed seeds the preset passed, and the two together gave the best median of the screens"
+            ),
+        },
+    ),
 }
 """The presets by name (``--preset``)."""

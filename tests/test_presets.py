@@ -72,3 +72,32 @@ def test_a_preset_run_takes_its_settings_and_the_command_lines_own_values(tmp_pa
         assert line in flags_file
     record = json.loads((tmp_path / "logs" / "preset" / "metrics.jsonl").read_text().splitlines()[-1])
     assert "MI_invariance" in record and "MI_overcluster" in record
+
+
+def test_the_slant_preset_turns_on_its_boolean_flag_and_trains(tmp_path, mnist_dir):
+    """A boolean set by a preset (``invariance_deslant``) reaches the run as a real True, not the string."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "launchers" / "run_mnist_exp.py"),
+            f"--data_dir={mnist_dir}",
+            f"--root_log_dir={tmp_path / 'logs'}",
+            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+            "--exp_name=slant",
+            "--batch_size=8",
+            "--updates_per_epoch=2",
+            "--max_epoch=1",
+            "--noevaluate",
+            "--preset=invariant_slant",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    flags_file = (tmp_path / "logs" / "slant" / "flags.txt").read_text().splitlines()
+    for line in ("--preset=invariant_slant", "--invariance_deslant", "--invariance_shear=0.3", "--invariance_copies=3"):
+        assert line in flags_file
+    run = json.loads((tmp_path / "ckt" / "slant" / "run.json").read_text())["update"]
+    assert run["invariance"]["deslant"] is True and run["invariance"]["max_shear"] == 0.3
