@@ -38,29 +38,34 @@ def test_the_preset_is_read_from_the_command_line_before_the_flags_are_parsed(ar
     assert preset_named_in(argv) == expected
 
 
-def test_a_preset_run_takes_its_settings_and_the_command_lines_own_values(tmp_path, mnist_dir):
-    """The preset sets the invariance term; --invariance_copies=2 on the command line wins over its 3; and the
-    over-clustering head, which needs the term, is accepted because the preset turns the term on."""
-    result = subprocess.run(
+def run_tiny(tmp_path, mnist_dir, exp_name, *extra):
+    """Two updates of batch 8 through the MNIST launcher, unevaluated; the finished process."""
+    return subprocess.run(
         [
             sys.executable,
             str(REPO / "launchers" / "run_mnist_exp.py"),
             f"--data_dir={mnist_dir}",
             f"--root_log_dir={tmp_path / 'logs'}",
             f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=preset",
+            f"--exp_name={exp_name}",
             "--batch_size=8",
             "--updates_per_epoch=2",
             "--max_epoch=1",
             "--noevaluate",
-            "--preset=invariant",
-            "--invariance_copies=2",
-            "--invariance_overclusters=20",
+            *extra,
         ],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=REPO,
+    )
+
+
+def test_a_preset_run_takes_its_settings_and_the_command_lines_own_values(tmp_path, mnist_dir):
+    """The preset sets the invariance term; --invariance_copies=2 on the command line wins over its 3; and the
+    over-clustering head, which needs the term, is accepted because the preset turns the term on."""
+    result = run_tiny(
+        tmp_path, mnist_dir, "preset", "--preset=invariant", "--invariance_copies=2", "--invariance_overclusters=20"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (
@@ -76,25 +81,7 @@ def test_a_preset_run_takes_its_settings_and_the_command_lines_own_values(tmp_pa
 
 def test_the_slant_preset_turns_on_its_boolean_flag_and_trains(tmp_path, mnist_dir):
     """A boolean set by a preset (``invariance_deslant``) reaches the run as a real True, not the string."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "launchers" / "run_mnist_exp.py"),
-            f"--data_dir={mnist_dir}",
-            f"--root_log_dir={tmp_path / 'logs'}",
-            f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=slant",
-            "--batch_size=8",
-            "--updates_per_epoch=2",
-            "--max_epoch=1",
-            "--noevaluate",
-            "--preset=invariant_slant",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
+    result = run_tiny(tmp_path, mnist_dir, "slant", "--preset=invariant_slant")
     assert result.returncode == 0, result.stderr[-3000:]
     flags_file = (tmp_path / "logs" / "slant" / "flags.txt").read_text().splitlines()
     for line in ("--preset=invariant_slant", "--invariance_deslant", "--invariance_shear=0.3", "--invariance_copies=3"):
