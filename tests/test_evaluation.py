@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import make_run
 
 from infogan_tf.datasets import MnistDataset
@@ -115,3 +116,19 @@ def test_a_run_with_the_invariance_term_reports_its_final_i_c_c_prime(tmp_path, 
     last = json.loads((trainer.log_dir / "metrics.jsonl").read_text().splitlines()[-1])
     assert results["mi_invariance_final"] == last["MI_invariance"]
     assert 0 < results["mi_invariance_final"] <= np.log(10)
+
+
+def test_the_misplaced_grid_shows_each_labels_images_that_another_labels_category_takes(tmp_path, mnist):
+    test = mnist.test
+    categories = test.labels.copy()
+    sevens = np.flatnonzero(test.labels == 7)
+    categories[sevens[:3]] = 9  # three 7s in the 9s' category; no other label loses an image
+    path = tmp_path / "misplaced.png"
+    report.write_misplaced(mnist, categories, {c: c for c in range(10)}, path)
+    grid = tf.io.decode_png(tf.io.read_file(str(path))).numpy()[..., 0].astype(np.float64) / 255.0
+    shown = report.MISPLACED_PER_LABEL
+    assert grid.shape == (10 * 28, shown * 28)
+    tiles = grid.reshape(10, 28, shown, 28).transpose(0, 2, 1, 3)
+    expected = test.images[sevens[:3]].reshape(3, 28, 28)
+    np.testing.assert_allclose(tiles[7, :3], expected, atol=0.5 / 255)
+    assert not tiles[7, 3:].any() and not np.delete(tiles, 7, axis=0).any()

@@ -120,3 +120,18 @@ def test_split_labels_lists_each_part_of_a_spread_label_with_how_it_leans():
     assert split[4][0]["share"] == pytest.approx(0.6) and split[4][0]["slant"] == pytest.approx(0.3)
     assert split[4][1]["share"] == pytest.approx(0.3) and split[4][1]["slant"] == pytest.approx(-0.3)
     assert metrics.split_labels(categories, labels, slants, min_share=0.05)[7][1]["category"] == 3
+
+
+def test_misplaced_lists_each_labels_first_images_in_another_labels_category():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 200)
+    categories = rng.integers(0, 4, 200)  # category 3 gets no label: all its images are misplaced
+    hungarian = {0: 2, 1: 0, 2: 1}
+    rows = metrics.misplaced(categories, labels, hungarian, num_labels=3, per_label=5)
+    for label in range(3):
+        expected = [i for i in range(200) if labels[i] == label and hungarian.get(categories[i]) != label][:5]
+        assert rows[label].tolist() == expected and len(expected) == 5
+    everything = metrics.misplaced(categories, labels, hungarian, num_labels=3, per_label=200)
+    wrong = sum(len(r) for r in everything)
+    assert wrong == np.sum([hungarian.get(c, -1) != y for c, y in zip(categories, labels)])
+    assert metrics.misplaced(np.array([1, 0]), np.array([0, 1]), {0: 1, 1: 0}, 2, 5)[0].size == 0

@@ -102,6 +102,20 @@ def split_labels(
     return out
 
 
+def misplaced(
+    categories: np.ndarray, labels: np.ndarray, hungarian_map: dict[int, int], num_labels: int, per_label: int
+) -> list[np.ndarray]:
+    """Per label, the first ``per_label`` indices of its images whose category the Hungarian map gives another label.
+
+    A category the map leaves without a label (more categories than labels) misplaces
+    every image in it. These are the images behind the Hungarian error, to be looked at:
+    a number says how many, not whether they are a writing style the code names.
+    """
+    named = np.array([hungarian_map.get(int(c), -1) for c in range(int(categories.max(initial=0)) + 1)])
+    wrong = named[categories] != labels
+    return [np.flatnonzero(wrong & (labels == label))[:per_label] for label in range(num_labels)]
+
+
 def classifier_score(probs: np.ndarray, eps: float = 1e-12) -> float:
     """exp(E_x KL(p(y|x) || p(y))): the Inception score with an MNIST classifier (1 to K)."""
     marginal = probs.mean(axis=0, keepdims=True)

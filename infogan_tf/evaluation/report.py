@@ -37,12 +37,13 @@ from infogan_tf.evaluation.metrics import (
     confusion,
     discretize,
     frechet_distance,
+    misplaced,
     mutual_information_gap,
     slant,
     split_labels,
 )
 from infogan_tf.records import read_records
-from infogan_tf.visualize import FactorVisualizer, save_png
+from infogan_tf.visualize import FactorVisualizer, image_grid, save_png
 
 TRAVERSAL_RANGE = (-2.0, 2.0)
 
@@ -72,20 +73,38 @@ def categorical_predictions(loaded: LoadedModel, images: np.ndarray) -> np.ndarr
     return _in_batches(predict, images)
 
 
-def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
-    """Errors, spread labels and the confusion matrix of the first categorical code against the test labels.
+MISPLACED_PER_LABEL = 10
+"""Columns of ``misplaced.png``: test images shown per label that the code puts in another label's category."""
 
-    Where the code or the test labels are missing, two Nones.
+
+def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
+    """The first categorical code against the test labels: errors, spread labels, confusion, each image's category.
+
+    Where the code or the test labels are missing, three Nones.
     """
     index = categorical_index(loaded)
     if index is None or not dataset.labelled:
-        return None, None
+        return None, None, None
     test = dataset.test
     categories = categorical_predictions(loaded, test.images)
     counts = confusion(categories, test.labels, loaded.model.reg_latent_dist.dists[index].dim, dataset.num_classes)
     ink = dataset.to_unit_range(test.images).reshape(-1, *dataset.image_shape).mean(axis=-1)
     splits = split_labels(categories, test.labels, slant(ink))
-    return dataclasses.replace(clustering_errors(counts), split_labels=splits), counts
+    return dataclasses.replace(clustering_errors(counts), split_labels=splits), counts, categories
+
+
+def write_misplaced(dataset: ImageDataset, categories: np.ndarray, hungarian_map: dict[int, int], path: Path) -> None:
+    """One row per label: its first test images that the code puts in another label's category (black where fewer).
+
+    What fails, not only how much (#14): on MNIST the residual errors of good seeds are one
+    writing style of one digit, which this grid shows at a glance.
+    """
+    test, shown = dataset.test, MISPLACED_PER_LABEL
+    test_images = dataset.to_unit_range(test.images)
+    images = np.zeros((dataset.num_classes * shown, dataset.image_dim), np.float32)
+    for label, indices in enumerate(misplaced(categories, test.labels, hungarian_map, dataset.num_classes, shown)):
+        images[label * shown : label * shown + len(indices)] = test_images[indices]
+    save_png(path, image_grid(images, dataset.num_classes, shown, dataset.image_shape))
 
 
 def discrete_codes(loaded: LoadedModel, images: np.ndarray, bins: int = 20) -> np.ndarray:
@@ -222,7 +241,7 @@ def evaluate(
         if all("epoch_seconds" in r for r in records):
             results["wall_time_s"] = sum(r["epoch_seconds"] for r in records)
             results["train_step_time_s"] = sum(r["update_seconds"] for r in records)
-    clustering, counts = clustering_report(loaded, dataset)
+    clustering, counts, categories = clustering_report(loaded, dataset)
     if clustering is not None:
         results.update(
             unsupervised_error_hungarian=clustering.hungarian_error,
@@ -234,6 +253,7 @@ def evaluate(
             confusion=counts.tolist(),
         )
         plot_confusion(counts, clustering.hungarian_map, out_dir / "confusion.png", dataset.name)
+        write_misplaced(dataset, categories, clustering.hungarian_map, out_dir / "misplaced.png")
     disentanglement = disentanglement_report(loaded, dataset)
     if disentanglement is not None:
         results.update(mig=disentanglement.score, mig_per_factor=disentanglement.per_factor)
@@ -255,7 +275,7 @@ def evaluate(
         if baseline_records:
             results["baseline_mi_disc_final"] = baseline_records[-1].get("MI_disc")
     if clustering is not None:
-        results["figures"] += ["confusion.png"]
+        results["figures"] += ["confusion.png", "misplaced.png"]
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "results.md").write_text(results_markdown(results))
     return results
