@@ -6,7 +6,8 @@ so the transform costs one pass over the batch. An elastic distortion (Simard et
 a random displacement per pixel, smoothed by a Gaussian) adds its displacement to the same
 map, and the image is read once, through ``bilinear_read``, instead of by the op. Deslanting
 adds each image's own slant (from its ink's second moments) to its shear, so it costs
-no second pass either.
+no second pass either. Erasing (Cutout, DeVries & Taylor 2017) blanks a square of each
+warped image.
 """
 
 from __future__ import annotations
@@ -182,3 +183,25 @@ def random_warp(
             fill_mode="CONSTANT",
         )
     return tf.reshape(warped, tf.shape(images))
+
+
+def random_erase(
+    images: tf.Tensor, image_shape: Sequence[int], rng: tf.random.Generator, size: int, fill_value: float = 0.0
+) -> tf.Tensor:
+    """Each image of ``images`` (flat) with a ``size`` by ``size`` square set to ``fill_value``.
+
+    The square's centre is uniform over the image, so a square near the border is cut by
+    it (Cutout's choice: every pixel is erased equally often but for the corners' own
+    reach). A consistency term then cannot rest on any one small stroke, such as the bar
+    across a crossed 7 that the geometric changes keep.
+    """
+    height, width, channels = image_shape
+    n = tf.shape(images)[0]
+    centres = rng.uniform([n, 2], 0.0, 1.0) * tf.constant([height, width], tf.float32)
+    first = tf.floor(centres - size / 2.0)
+    rows, cols = _pixel_grid(height, width)
+    top, left = (tf.reshape(first[:, k], [-1, 1, 1]) for k in range(2))
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+    batch = tf.reshape(images, [n, height, width, channels])
+    erased = tf.where(inside[..., None], tf.cast(fill_value, images.dtype), batch)
+    return tf.reshape(erased, tf.shape(images))

@@ -335,6 +335,7 @@ def build(
                 f.invariance_deslant,
                 f.invariance_leads,
                 f.invariance_leads_from,
+                f.invariance_erase,
             ),
         )
     except ValueError as e:

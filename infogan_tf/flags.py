@@ -90,6 +90,13 @@ flags.DEFINE_float(
     "Smoothing (pixels, a Gaussian's sigma) of the elastic distortion's displacements: smaller is more wrinkled.",
     lower_bound=0.5,
 )
+flags.DEFINE_integer(
+    "invariance_erase",
+    0,
+    "Side (pixels) of a square blanked in each of the invariance term's copies after the warp, centred anywhere "
+    "in the image (Cutout), so that no one small stroke, such as the bar of a crossed 7, can name a category; 0: none.",
+    lower_bound=0,
+)
 flags.DEFINE_boolean(
     "invariance_deslant",
     False,
@@ -357,7 +364,13 @@ def _invariance_options_need_the_term(values: dict) -> bool:
                 "does: drop one of them"
             )
         return True
-    for name in ("invariance_overclusters", "invariance_fakes", "invariance_leads", "invariance_leads_from"):
+    for name in (
+        "invariance_overclusters",
+        "invariance_fakes",
+        "invariance_leads",
+        "invariance_leads_from",
+        "invariance_erase",
+    ):
         if values[name]:
             raise flags.ValidationError(
                 f"--{name} only works through the invariance term: set --invariance_coeff > 0 too, or drop --{name}"
@@ -372,6 +385,7 @@ flags.register_multi_flags_validator(
         "invariance_fakes",
         "invariance_leads",
         "invariance_leads_from",
+        "invariance_erase",
         "reuse_fake_batch",
     ],
     _invariance_options_need_the_term,

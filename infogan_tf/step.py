@@ -54,6 +54,11 @@ class Invariance:
     several categorical codes, their terms add. A model with an over-clustering head
     (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
 
+    ``erase``: after the warp, a square of this many pixels a side is blanked in each
+    copy (Cutout), at a centre uniform over the image; 0 is none. The warps keep every
+    stroke, so a style mark (the bar across a crossed 7) can still name a category of its
+    own; a copy that may lose any small part of the digit cannot be read by that part.
+
     ``fakes``: G's images are transformed too, and both losses add ``coeff`` times the
     categorical codes' L_I read by Q through T, a lower bound on I(c; T(G(z, c))). A code
     that G writes as a slant or a position does not survive T, so G is pushed to write
@@ -83,6 +88,7 @@ class Invariance:
     deslant: bool = False
     leads: bool = False
     leads_from: int = 0
+    erase: int = 0
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -95,6 +101,8 @@ class Invariance:
             raise ValueError(f"the invariance term's elastic alpha must be at least 0, not {self.elastic}")
         if self.elastic_sigma <= 0.0:
             raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
+        if self.erase < 0:
+            raise ValueError(f"the invariance term's erased square needs a side of at least 0 pixels, not {self.erase}")
         if self.leads_from < 0:
             raise ValueError(f"the invariance term leads from an update number, not {self.leads_from}")
         if self.leads_from and not self.leads:
@@ -107,7 +115,7 @@ class Invariance:
     def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
         """``copies`` transformed copies of the batch ``x``."""
         blank = model.config.output_range[0]
-        return [
+        copied = [
             augment.random_warp(
                 x,
                 model.image_shape,
@@ -123,6 +131,9 @@ class Invariance:
             )
             for _ in range(copies)
         ]
+        if not self.erase:
+            return copied
+        return [augment.random_erase(c, model.image_shape, rng, self.erase, blank) for c in copied]
 
     def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
         """I(c; c') of every categorical code, summed."""
@@ -184,6 +195,11 @@ class InfoGANStep:
         self.invariance = invariance if invariance and invariance.coeff else None
         if self.invariance and not any(isinstance(d, Categorical) for d in model.reg_latent_dist.dists):
             raise ValueError("the invariance term needs a categorical code in the latent spec")
+        if self.invariance and self.invariance.erase >= min(model.image_shape[:2]):
+            raise ValueError(
+                f"the invariance term's erased square ({self.invariance.erase} pixels a side) must be smaller than "
+                f"the {model.image_shape[0]}x{model.image_shape[1]} images"
+            )
         if model.overcluster_head is not None and not self.invariance:
             raise ValueError("an over-clustering head is trained only by the invariance term: set its coefficient > 0")
         if (

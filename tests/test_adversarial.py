@@ -248,6 +248,9 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_shear=1.5", "--invariance_shear"),
         ("--invariance_elastic=-3", "--invariance_elastic"),
         ("--invariance_elastic_sigma=0", "--invariance_elastic_sigma"),
+        ("--invariance_erase=-1", "--invariance_erase"),
+        ("--invariance_erase=8", "set --invariance_coeff > 0 too"),
+        ("--invariance_erase=28 --invariance_coeff=1", "smaller than the 28x28 images"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

@@ -1,4 +1,4 @@
-"""augment.random_warp: rotations, scalings, shears, shifts and elastic distortions, checked against numpy and scipy."""
+"""augment: rotations, scalings, shears, shifts, elastic distortions and erasing, checked against numpy and scipy."""
 
 import numpy as np
 import pytest
@@ -213,3 +213,33 @@ def test_deslant_stands_each_copy_upright_and_draws_nothing():
     assert np.all(np.abs(metrics.slant(upright_ink)) < 0.03)
     assert np.all(np.abs(upright_ink.sum(axis=(1, 2)) - ink.sum(axis=(1, 2))) < 0.05 * ink.sum(axis=(1, 2)))
     np.testing.assert_allclose(upright_ink[2], ink[2], atol=1e-5)
+
+
+def test_random_erase_blanks_the_square_around_each_drawn_centre():
+    """Each image loses exactly the pixels within size/2 of its centre (the corner floored), cut by the border;
+    the centres come from a same-seeded generator, uniform over the image."""
+    size, n = 6, 64
+    images = np.random.default_rng(14).random((n, 28, 28, 1), dtype=np.float32) + 1.0
+    erased = augment.random_erase(
+        tf.constant(images.reshape(n, 784)), (28, 28, 1), tf.random.Generator.from_seed(15), size, -1.0
+    ).numpy()
+    centres = tf.random.Generator.from_seed(15).uniform([n, 2]).numpy() * 28.0
+    rows, cols = np.mgrid[0:28, 0:28]
+    for k in range(n):
+        top, left = np.floor(centres[k] - size / 2.0)
+        inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+        out = erased[k].reshape(28, 28)
+        assert np.all(out[inside] == -1.0)
+        np.testing.assert_array_equal(out[~inside], images[k, ..., 0][~inside])
+    areas = (erased == -1.0).sum(axis=1)
+    assert areas.max() == size * size and areas.min() < size * size  # whole squares, and squares cut by the border
+
+
+def test_erased_squares_reach_every_pixel_and_keep_channels_together():
+    images = np.ones((400, 8, 8, 3), np.float32)
+    erased = augment.random_erase(
+        tf.constant(images.reshape(400, -1)), (8, 8, 3), tf.random.Generator.from_seed(16), 3, 0.0
+    ).numpy()
+    blank = erased.reshape(400, 8, 8, 3) == 0.0
+    assert np.all(blank.any(axis=0))
+    np.testing.assert_array_equal(blank[..., 0], blank[..., 2])

@@ -293,8 +293,8 @@ def test_with_several_copies_the_joint_is_taken_over_every_pair():
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
-def test_copies_scaling_shear_distortion_and_deslant_change_ds_update(tmp_path):
-    """Two scaled copies per image, a sheared, distorted or upright copy train D unlike one plain copy (same seed)."""
+def test_copies_scaling_shear_distortion_deslant_and_erasing_change_ds_update(tmp_path):
+    """Two scaled copies per image, a sheared, distorted, upright or erased copy train D unlike one plain copy."""
     q_weights = {}
     for name, invariance in {
         "one": Invariance(1.0),
@@ -302,13 +302,14 @@ def test_copies_scaling_shear_distortion_and_deslant_change_ds_update(tmp_path):
         "sheared": Invariance(1.0, max_shear=0.3),
         "distorted": Invariance(1.0, elastic=34.0),
         "upright": Invariance(1.0, deslant=True),
+        "erased": Invariance(1.0, erase=8),
     }.items():
         run = make_run(tmp_path / name, invariance=invariance, max_epoch=1, updates_per_epoch=1)
         run.start()
         logs = run.train()
         assert 0.0 <= logs["MI_invariance"] <= np.log(10)
         q_weights[name] = [v.numpy() for v in run.trainer.model.networks.q_head.trainable_variables]
-    for other in ("two", "sheared", "distorted", "upright"):
+    for other in ("two", "sheared", "distorted", "upright", "erased"):
         assert not all(np.array_equal(a, b) for a, b in zip(q_weights["one"], q_weights[other]))
 
 
@@ -378,6 +379,7 @@ def test_a_leading_invariance_term_is_refused_where_it_cannot_train_q(tmp_path):
         dict(max_shear=1.5),
         dict(elastic=-1.0),
         dict(elastic_sigma=0.0),
+        dict(erase=-1),
     ],
 )
 def test_an_impossible_invariance_setting_is_refused(bad):
