@@ -101,12 +101,20 @@ def read_flags(path: Path) -> dict[str, str | None]:
     return values
 
 
+RESUME_MODES = ("auto", "latest", "never")
+"""--resume values that continue a run's own checkpoints; any other value is another run's checkpoint."""
+
+
 def changed_flags(flags: dict[str, str | None]) -> str:
+    """The settings that differ from the original's; a run started from another run's checkpoint says so,
+    since its updates before that checkpoint were trained under that run's settings."""
     changes = [
         f"--{name}={flags[name]}"
         for name, original in ORIGINAL.items()
         if name in flags and flags[name] != original and not (original is None and flags[name] in ("", None))
     ]
+    if flags.get("resume") not in (None, *RESUME_MODES):
+        changes.append("--resume=<another run's checkpoint>")
     return " ".join(changes) or "(the original settings)"
 
 

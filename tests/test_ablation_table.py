@@ -42,6 +42,20 @@ def test_the_table_groups_seeds_by_setting_and_reports_median_and_range(tmp_path
     )
 
 
+def test_a_run_started_from_another_runs_checkpoint_says_so_and_its_own_resume_does_not(tmp_path):
+    base = ["--batch_size=128", "--invariance_coeff=1.0"]
+    write_run(tmp_path, "own_seed0", 0.02, 2.29, 3.0, [*base, "--resume=auto"])
+    write_run(tmp_path, "later_seed0", 0.03, 2.29, 3.0, [*base, "--resume=/runs/ckt/own_seed0/own_seed0-1000"])
+    out = subprocess.run(
+        [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| own | --invariance_coeff=1.0 | 2000 |" in out
+    assert "| later | --invariance_coeff=1.0 --resume=<another run's checkpoint> | 2000 |" in out
+
+
 def test_the_readmes_table_is_the_one_the_kept_runs_rebuild():
     result = subprocess.run(
         [sys.executable, str(REPO / "launchers" / "ablation_table.py")], capture_output=True, text=True
