@@ -190,9 +190,9 @@ def random_erase(
 ) -> tf.Tensor:
     """Each image of ``images`` (flat) with a ``size`` by ``size`` square set to ``fill_value``.
 
-    The square's centre is uniform over the image, so a square near the border is cut by
-    it (Cutout's choice: every pixel is erased equally often but for the corners' own
-    reach). A consistency term then cannot rest on any one small stroke, such as the bar
+    The square's centre is uniform over the image, as in Cutout, so a square near the
+    border is cut by it and a digit's own pixels, in the middle, are the ones most often
+    erased. A consistency term then cannot rest on any one small stroke, such as the bar
     across a crossed 7 that the geometric changes keep.
     """
     height, width, channels = image_shape
