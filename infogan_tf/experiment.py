@@ -336,6 +336,7 @@ def build(
                 f.invariance_leads,
                 f.invariance_leads_from,
                 f.invariance_erase,
+                f.invariance_erased_copies,
             ),
         )
     except ValueError as e:

@@ -97,6 +97,13 @@ flags.DEFINE_integer(
     "in the image (Cutout), so that no one small stroke, such as the bar of a crossed 7, can name a category; 0: none.",
     lower_bound=0,
 )
+flags.DEFINE_integer(
+    "invariance_erased_copies",
+    0,
+    "With --invariance_erase: how many of the --invariance_copies lose a square (the others are warped only, so "
+    "they stay easy to agree with while the categories form); 0: all of them.",
+    lower_bound=0,
+)
 flags.DEFINE_boolean(
     "invariance_deslant",
     False,
@@ -370,6 +377,7 @@ def _invariance_options_need_the_term(values: dict) -> bool:
         "invariance_leads",
         "invariance_leads_from",
         "invariance_erase",
+        "invariance_erased_copies",
     ):
         if values[name]:
             raise flags.ValidationError(
@@ -386,6 +394,7 @@ flags.register_multi_flags_validator(
         "invariance_leads",
         "invariance_leads_from",
         "invariance_erase",
+        "invariance_erased_copies",
         "reuse_fake_batch",
     ],
     _invariance_options_need_the_term,

@@ -58,6 +58,9 @@ class Invariance:
     copy (Cutout), at a centre uniform over the image; 0 is none. The warps keep every
     stroke, so a style mark (the bar across a crossed 7) can still name a category of its
     own; a copy that may lose any small part of the digit cannot be read by that part.
+    ``erased_copies`` of the ``copies`` are erased (the last ones; 0: all of them): an
+    erased copy is harder to agree with, so the others keep I(c; c') within reach while
+    Q's categories form.
 
     ``fakes``: G's images are transformed too, and both losses add ``coeff`` times the
     categorical codes' L_I read by Q through T, a lower bound on I(c; T(G(z, c))). A code
@@ -89,6 +92,7 @@ class Invariance:
     leads: bool = False
     leads_from: int = 0
     erase: int = 0
+    erased_copies: int = 0
 
     def __post_init__(self) -> None:
         if self.copies < 1:
@@ -103,6 +107,15 @@ class Invariance:
             raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
         if self.erase < 0:
             raise ValueError(f"the invariance term's erased square needs a side of at least 0 pixels, not {self.erase}")
+        if not 0 <= self.erased_copies <= self.copies:
+            raise ValueError(
+                f"the invariance term erases 0 to {self.copies} of its copies (0: all), not {self.erased_copies}"
+            )
+        if self.erased_copies and not self.erase:
+            raise ValueError(
+                f"the invariance term's erased_copies={self.erased_copies} says which copies lose a square: "
+                "set erase too"
+            )
         if self.leads_from < 0:
             raise ValueError(f"the invariance term leads from an update number, not {self.leads_from}")
         if self.leads_from and not self.leads:
@@ -133,7 +146,9 @@ class Invariance:
         ]
         if not self.erase:
             return copied
-        return [augment.random_erase(c, model.image_shape, rng, self.erase, blank) for c in copied]
+        kept = len(copied) - (min(self.erased_copies, len(copied)) or len(copied))
+        erased = [augment.random_erase(c, model.image_shape, rng, self.erase, blank) for c in copied[kept:]]
+        return copied[:kept] + erased
 
     def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
         """I(c; c') of every categorical code, summed."""

@@ -82,6 +82,7 @@ ORIGINAL = {
     "invariance_leads": "false",
     "invariance_leads_from": "0",
     "invariance_erase": "0",
+    "invariance_erased_copies": "0",
     "restarts": "1",
 }
 """The settings that shape training, as the original launcher had them (flags.txt spelling)."""

@@ -251,6 +251,9 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_erase=-1", "--invariance_erase"),
         ("--invariance_erase=8", "set --invariance_coeff > 0 too"),
         ("--invariance_erase=28 --invariance_coeff=1", "smaller than the 28x28 images"),
+        ("--invariance_erased_copies=1", "set --invariance_coeff > 0 too"),
+        ("--invariance_erased_copies=1 --invariance_coeff=1", "set erase too"),
+        ("--invariance_erased_copies=2 --invariance_coeff=1 --invariance_erase=8", "erases 0 to 1 of its copies"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

@@ -2,6 +2,7 @@
 
 import io
 import json
+import types
 
 import keras
 import numpy as np
@@ -369,6 +370,25 @@ def test_a_leading_invariance_term_is_refused_where_it_cannot_train_q(tmp_path):
         )
 
 
+def test_erased_copies_are_the_last_ones_and_the_others_are_the_plain_warps():
+    """With 1 of 3 copies erased, copies 1-2 equal an unerased term's from the same seed; copy 3 equals its warp
+    but for one square of blank pixels; with 0 (all), every copy has its square."""
+    stand_in = types.SimpleNamespace(image_shape=(28, 28, 1), config=types.SimpleNamespace(output_range=(-1.0, 1.0)))
+    x = tf.constant(np.random.default_rng(3).random((16, 784), dtype=np.float32) + 0.5)
+
+    def copies(**kwargs):
+        invariance = Invariance(1.0, copies=3, **kwargs)
+        return [c.numpy() for c in invariance.transform(x, stand_in, tf.random.Generator.from_seed(4), 3)]
+
+    plain, one, every = copies(), copies(erase=8, erased_copies=1), copies(erase=8)
+    np.testing.assert_array_equal(one[0], plain[0])
+    np.testing.assert_array_equal(one[1], plain[1])
+    for erased, warped in ((one[2], plain[2]), *zip(every, plain)):
+        changed_pixels = erased != warped
+        assert np.all(erased[changed_pixels] == -1.0)
+        assert np.all(changed_pixels.sum(axis=1) <= 64) and changed_pixels.sum(axis=1).max() > 16
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -380,6 +400,8 @@ def test_a_leading_invariance_term_is_refused_where_it_cannot_train_q(tmp_path):
         dict(elastic=-1.0),
         dict(elastic_sigma=0.0),
         dict(erase=-1),
+        dict(copies=3, erase=8, erased_copies=4),
+        dict(erased_copies=1),
     ],
 )
 def test_an_impossible_invariance_setting_is_refused(bad):
