@@ -352,6 +352,17 @@ flags.register_validator("exp_name", _valid_run_name("exp_name"))
 flags.register_validator("baseline", _valid_run_name("baseline"))
 
 
+_OPTIONS_OF_THE_TERM = (
+    "invariance_overclusters",
+    "invariance_fakes",
+    "invariance_leads",
+    "invariance_leads_from",
+    "invariance_erase",
+    "invariance_erased_copies",
+)
+"""Flags that mean nothing without --invariance_coeff > 0, so setting one alone is an error."""
+
+
 def _invariance_options_need_the_term(values: dict) -> bool:
     if values["invariance_coeff"]:
         if values["invariance_overclusters"] == 1:
@@ -371,14 +382,7 @@ def _invariance_options_need_the_term(values: dict) -> bool:
                 "does: drop one of them"
             )
         return True
-    for name in (
-        "invariance_overclusters",
-        "invariance_fakes",
-        "invariance_leads",
-        "invariance_leads_from",
-        "invariance_erase",
-        "invariance_erased_copies",
-    ):
+    for name in _OPTIONS_OF_THE_TERM:
         if values[name]:
             raise flags.ValidationError(
                 f"--{name} only works through the invariance term: set --invariance_coeff > 0 too, or drop --{name}"
@@ -387,17 +391,7 @@ def _invariance_options_need_the_term(values: dict) -> bool:
 
 
 flags.register_multi_flags_validator(
-    [
-        "invariance_coeff",
-        "invariance_overclusters",
-        "invariance_fakes",
-        "invariance_leads",
-        "invariance_leads_from",
-        "invariance_erase",
-        "invariance_erased_copies",
-        "reuse_fake_batch",
-    ],
-    _invariance_options_need_the_term,
+    ["invariance_coeff", *_OPTIONS_OF_THE_TERM, "reuse_fake_batch"], _invariance_options_need_the_term
 )
 
 
