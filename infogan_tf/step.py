@@ -146,7 +146,7 @@ class Invariance:
         ]
         if not self.erase:
             return copied
-        kept = len(copied) - (min(self.erased_copies, len(copied)) or len(copied))
+        kept = len(copied) - min(self.erased_copies or len(copied), len(copied))
         erased = [augment.random_erase(c, model.image_shape, rng, self.erase, blank) for c in copied[kept:]]
         return copied[:kept] + erased
 
