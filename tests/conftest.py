@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,18 @@ from infogan_tf.models import ModelConfig  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 SHARED_FASHION_MNIST = REPO.parent / "shared" / "data" / "fashion_mnist"
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path):
+    """pytest's ``tmp_path``, removed once its test ends.
+
+    A checkpoint of the MNIST model weighs about 156 MB with its Adam slots, and
+    pytest keeps every test's directory until the session ends: the suite used
+    to hold 14 GB at its end, which filled a CI disk.
+    """
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

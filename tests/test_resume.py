@@ -1,6 +1,7 @@
 """Killing and resuming the launcher as a user would: SIGKILL, SIGTERM, bad setups."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,7 +61,9 @@ def uninterrupted(tmp_path_factory, mnist_dir):
     tmp_path = tmp_path_factory.mktemp("whole")
     result = run(command(tmp_path, mnist_dir, "whole"))
     assert result.returncode == 0, result.stderr[-3000:]
-    return variables(tmp_path / "ckt" / "whole")
+    weights = variables(tmp_path / "ckt" / "whole")
+    shutil.rmtree(tmp_path)
+    return weights
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist_dir, uninterrupted):

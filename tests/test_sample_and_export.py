@@ -1,5 +1,6 @@
 """The sampling command's files, and the exported models used where infogan_tf is not installed."""
 
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,8 @@ def run_dir(tmp_path_factory):
     run = make_run(tmp_path, max_epoch=1, updates_per_epoch=3, snapshot_interval=3)
     run.start()
     run.train()
-    return run.checkpoint_dir
+    yield run.checkpoint_dir
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def launcher(script, *flags):
