@@ -37,6 +37,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from infogan_tf import averaging
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig, RegularizedGAN
 from infogan_tf.records import write_json_atomically
@@ -48,6 +49,8 @@ INDEX_FILE = "checkpoint"
 RESUME_MODES = ("auto", "latest", "never")
 UPDATE_SETTINGS = "update"
 """``run.json``'s key for what each update computes (learning rates, loss weights, precision)."""
+OPTIONAL_TRACKABLES = (averaging.CHECKPOINT_KEY,)
+"""What a checkpoint may lack and still restore: what was added to runs later, and may start afresh."""
 _FAILED_SAVE = re.compile(r".+-\d+_temp")
 """What TF leaves of a save that failed half-way: ``<prefix>-<update>_temp/``."""
 
@@ -248,12 +251,18 @@ class RunLock:
             self._fd = None
 
 
-def restore_newest_readable(checkpoint: tf.train.Checkpoint, paths: Sequence[str], partial: bool = False) -> str:
-    """Restore the first checkpoint of ``paths`` that reads cleanly; warn about each one skipped."""
+def restore_newest_readable(trackables: Mapping[str, Any], paths: Sequence[str], partial: bool = False) -> str:
+    """Restore ``trackables`` from the first checkpoint of ``paths`` that reads cleanly; warn about each one skipped.
+
+    One of ``OPTIONAL_TRACKABLES`` that the checkpoint lacks keeps its state, so a run that
+    adds G's weight average can start from a checkpoint written without one.
+    """
     failures = []
     for path in paths:
         try:
-            status = checkpoint.restore(path)
+            held = {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
+            found = {k: v for k, v in trackables.items() if k not in OPTIONAL_TRACKABLES or k in held}
+            status = tf.train.Checkpoint(**found).restore(path)
             if partial:
                 status.expect_partial()
             status.assert_existing_objects_matched()
@@ -299,6 +308,7 @@ class RunCheckpoint:
         self.run_settings = dict(run_settings)
         self.weights = list(weights)
         self.max_to_keep = max_to_keep
+        self.trackables = dict(trackables)
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.lock = RunLock(self.directory)
         self.manager: tf.train.CheckpointManager | None = None
@@ -349,13 +359,13 @@ class RunCheckpoint:
                 self.checkpoint, str(self.save_directory), max_to_keep=1, checkpoint_name=self.name
             )
             if paths:
-                self.latest = restore_newest_readable(self.checkpoint, paths)
+                self.latest = restore_newest_readable(self.trackables, paths)
             return
         for name in remove_failed_saves(self.directory):
             print(f"warning: removed {self.directory / name}, left by a save that failed", file=sys.stderr)
         self.manager = _open_manager(self.checkpoint, self.directory, self.name, self.max_to_keep)
         if paths:
-            self.latest = restore_newest_readable(self.checkpoint, paths)
+            self.latest = restore_newest_readable(self.trackables, paths)
         write_json_atomically(self.directory / MODEL_FILE, self.config.to_json())
         write_json_atomically(self.directory / RUN_FILE, self.run_settings)
 
@@ -401,6 +411,8 @@ class LoadedModel:
     model: RegularizedGAN
     checkpoint_path: str
     step: int
+    average_updates: int = 0
+    """How many updates the moving average in G took in; 0: G holds the trained weights."""
 
     def generate(self, z: tf.Tensor) -> tf.Tensor:
         """Mean images for latents ``z``, flat like the training data."""
@@ -416,14 +428,25 @@ class LoadedModel:
         return self.model.discriminate(images, training=False).reg_dist_info
 
 
-def load(location: str | os.PathLike, layer_kit: str = "auto") -> LoadedModel:
+def load(location: str | os.PathLike, layer_kit: str = "auto", generator: str = "average") -> LoadedModel:
     """Rebuild a run's model from a checkpoint directory (newest readable) or a checkpoint path.
 
     ``layer_kit`` chooses the kernels on this machine; the weights fit either kit.
+    ``generator`` "average" puts in G the moving average of its weights where the run kept
+    one (``--generator_average``), and the trained weights where it did not; "trained"
+    always the trained weights, so the two can be compared on one checkpoint.
     """
+    if generator not in averaging.GENERATOR_WEIGHTS:
+        choices = ", ".join(averaging.GENERATOR_WEIGHTS)
+        raise ValueError(f"unknown generator weights {generator!r}; choose one of {choices}")
     checkpoint_dir, paths = checkpoint_paths(location)
     config = dataclasses.replace(read_model_config(checkpoint_dir), layer_kit=layer_kit, sync_batch_norm=False)
     model = config.build()
     step = tf.Variable(0, dtype=tf.int64)
-    path = restore_newest_readable(tf.train.Checkpoint(step=step, **model.keras_models), paths, partial=True)
-    return LoadedModel(model=model, checkpoint_path=path, step=int(step.numpy()))
+    average = averaging.WeightAverage(model.generator_state, decay=None)
+    trackables = {"step": step, **model.keras_models, averaging.CHECKPOINT_KEY: average}
+    path = restore_newest_readable(trackables, paths, partial=True)
+    average_updates = int(average.updates.numpy()) if generator == "average" else 0
+    if average_updates:
+        average.copy_to(model.generator_state)
+    return LoadedModel(model=model, checkpoint_path=path, step=int(step.numpy()), average_updates=average_updates)

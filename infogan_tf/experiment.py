@@ -79,6 +79,7 @@ def build_trainer(
     check_interval: int = 1,
     invariance: Invariance | None = None,
     info_reg_warmup: int = 0,
+    generator_average: float = 0.0,
 ) -> InfoGANTrainer:
     """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
 
@@ -104,6 +105,7 @@ def build_trainer(
             strategy=strategy,
             invariance=invariance,
             info_reg_warmup=info_reg_warmup,
+            generator_average=generator_average,
         )
         return InfoGANTrainer(
             train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile, check_interval=check_interval
@@ -317,6 +319,7 @@ def build(
             reuse_fake_batch=f.reuse_fake_batch,
             continuous_info_reg_coeff=f.continuous_info_reg_coeff,
             info_reg_warmup=f.info_reg_warmup,
+            generator_average=f.generator_average,
             max_epoch=f.max_epoch,
             updates_per_epoch=f.updates_per_epoch,
             jit_compile=f.jit_compile,
@@ -370,16 +373,18 @@ def evaluate_run(
     """Evaluate a run into its log directory, or ``checkpoint`` into ``evaluation/<checkpoint name>/`` beside it.
 
     Each checkpoint keeps its own evaluation, so evaluating a run at several updates (how
-    early a failing seed shows, #14) loses none of them.
+    early a failing seed shows, #14) loses none of them; ``--generator_weights=trained``
+    writes into a ``trained_generator/`` folder there, beside the average's evaluation.
     """
     f = flag_values
     log_dir = Path(f.root_log_dir) / exp_name
     baseline = f.baseline
-    source: Path | LoadedModel = Path(f.root_checkpoint_dir) / exp_name
+    source = load(checkpoint or Path(f.root_checkpoint_dir) / exp_name, generator=f.generator_weights)
     out_dir = log_dir
     if checkpoint:
-        source = load(checkpoint)
         out_dir = checkpoint_paths(checkpoint)[0] / "evaluation" / Path(source.checkpoint_path).name
+    if f.generator_weights == "trained":
+        out_dir = out_dir / "trained_generator"
     results = report.evaluate(
         source,
         dataset,
@@ -583,7 +588,7 @@ def _load_named_run() -> tuple[str, LoadedModel]:
     if not FLAGS.checkpoint and not FLAGS.exp_name:
         raise app.UsageError("name the run with --exp_name, or a checkpoint with --checkpoint")
     location = FLAGS.checkpoint or Path(FLAGS.root_checkpoint_dir) / FLAGS.exp_name
-    return FLAGS.exp_name or Path(location).name, load(location)
+    return FLAGS.exp_name or Path(location).name, load(location, generator=FLAGS.generator_weights)
 
 
 def _sample_main(argv: list[str]) -> None:

@@ -84,6 +84,14 @@ def export(loaded: LoadedModel, out_dir: str | Path) -> dict[str, Path]:
         stock_copy(network).save(path)
         written[path.name] = path
     (out_dir / "model.json").write_text(
-        json.dumps({**loaded.model.config.to_json(), "checkpoint": loaded.checkpoint_path, "step": loaded.step}) + "\n"
+        json.dumps(
+            {
+                **loaded.model.config.to_json(),
+                "checkpoint": loaded.checkpoint_path,
+                "step": loaded.step,
+                "generator_average_updates": loaded.average_updates,
+            }
+        )
+        + "\n"
     )
     return written

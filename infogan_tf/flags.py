@@ -10,6 +10,7 @@ import re
 
 from absl import flags
 
+from infogan_tf.averaging import GENERATOR_WEIGHTS, check_decay
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_latent_spec
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
@@ -205,6 +206,19 @@ flags.DEFINE_integer(
     "classifier's 128 features, and is biased upwards below 10,000).",
     lower_bound=200,
 )
+flags.DEFINE_float(
+    "generator_average",
+    0.0,
+    "Beyond the original: decay of a moving average of G's weights kept beside them (e.g. 0.999); sampling, "
+    "evaluation and export then use it. It changes no update. 0: none, as in the original.",
+)
+flags.DEFINE_enum(
+    "generator_weights",
+    "average",
+    GENERATOR_WEIGHTS,
+    "Which G evaluation, sampling and export use: the run's moving average of G's weights (--generator_average) "
+    "where it kept one, else the trained weights; or always the trained weights.",
+)
 flags.DEFINE_integer(
     "snapshot_interval", 1000, "Updates between checkpoints (one is also written at the end).", lower_bound=1
 )
@@ -280,6 +294,18 @@ flags.DEFINE_string(
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):
     flags.register_validator(_name, lambda v: 0.0 < v <= 1.0, message=f"--{_name} must lie in (0, 1]")
+
+
+def _valid_generator_average(decay: float) -> bool:
+    if decay:
+        try:
+            check_decay(decay)
+        except ValueError as e:
+            raise flags.ValidationError(f"--generator_average: {e}; 0 keeps none") from e
+    return True
+
+
+flags.register_validator("generator_average", _valid_generator_average)
 
 
 def _valid_latent_spec(text: str) -> bool:

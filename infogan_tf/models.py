@@ -204,6 +204,11 @@ class RegularizedGAN:
         return list(self.networks.generator.trainable_variables)
 
     @property
+    def generator_state(self) -> list[tf.Variable]:
+        """Every variable G's inference reads: its weights and its BatchNorm statistics."""
+        return list(self.networks.generator.variables)
+
+    @property
     def discriminator_variables(self) -> list[tf.Variable]:
         heads = (self.overcluster_head,) if self.overcluster_head else ()
         return [v for m in (*self.networks.discriminator_models, *heads) for v in m.trainable_variables]

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from infogan_tf import augment, losses, strategies
+from infogan_tf import augment, averaging, losses, strategies
 from infogan_tf.distributions import Categorical
 from infogan_tf.models import Discrimination, RegularizedGAN
 
@@ -182,6 +182,10 @@ class InfoGANStep:
     ``info_reg_warmup``: beyond the original, every lambda grows linearly from 0 over that
     many updates, so that Q's clusters of real images (the invariance term) can form before
     G commits its categories to whatever GAN training happens to separate first.
+
+    ``generator_average``: beyond the original, the decay of a moving average of G's
+    weights taken in after every update (``averaging.WeightAverage``), for sampling; 0
+    keeps none. It changes no update.
     """
 
     def __init__(
@@ -198,6 +202,7 @@ class InfoGANStep:
         strategy: tf.distribute.Strategy | None = None,
         invariance: Invariance | None = None,
         info_reg_warmup: int = 0,
+        generator_average: float = 0.0,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -241,6 +246,9 @@ class InfoGANStep:
         delayed_lead = self.invariance is not None and self.invariance.leads and self.invariance.leads_from > 0
         self.leads_share = tf.Variable(0.0, trainable=False, name="leads_share") if delayed_lead else None
         """1 once the invariance term leads (``Invariance.leads_from``), 0 before; set from the update number."""
+        self.generator_average = (
+            averaging.WeightAverage(model.generator_state, generator_average) if generator_average else None
+        )
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
         self.learning_rates = tuple(
@@ -269,17 +277,20 @@ class InfoGANStep:
             "reuse_fake_batch": self.reuse_fake_batch,
             "invariance": dataclasses.asdict(self.invariance) if self.invariance else None,
             "info_reg_warmup": self.info_reg_warmup,
+            "generator_average": self.generator_average.decay if self.generator_average else 0.0,
             "precision": self.model.config.precision,
         }
 
     @property
     def trackables(self) -> dict[str, object]:
-        """What a checkpoint must hold for this step to continue exactly: weights, optimisers, latent RNG."""
+        """What a checkpoint holds for this step to continue exactly: weights, optimisers, latent RNG, G's average."""
+        average = {averaging.CHECKPOINT_KEY: self.generator_average} if self.generator_average else {}
         return {
             "rng": self.rng,
             "discriminator_optimizer": self.discriminator_optimizer,
             "generator_optimizer": self.generator_optimizer,
             **self.model.keras_models,
+            **average,
         }
 
     def reset_learning_rates(self) -> None:
@@ -434,10 +445,14 @@ class InfoGANStep:
         sample = self.model.latent_dist.sample_prior
         z = sample(self.batch_size, self.rng)
         generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)
-        if not self.distributed:
-            return self.replica_update(real_x, z, generator_z)
-        checks = self.strategy.run(self.replica_update, args=(real_x, z, generator_z))
-        return self.strategy.experimental_local_results(checks)[0]
+        if self.distributed:
+            replica_checks = self.strategy.run(self.replica_update, args=(real_x, z, generator_z))
+            checks = self.strategy.experimental_local_results(replica_checks)[0]
+        else:
+            checks = self.replica_update(real_x, z, generator_z)
+        if self.generator_average:
+            self.generator_average.update(self.model.generator_state)
+        return checks
 
     def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:
         """The update on one replica's rows of the real batch and of the latents."""

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infogan_tf import experiment  # noqa: E402
-from infogan_tf.datasets import ImageDataset  # noqa: E402
+from infogan_tf.datasets import ImageDataset, MnistDataset  # noqa: E402
+from infogan_tf.evaluation import classifier  # noqa: E402
 from infogan_tf.experiment import Run, build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 from infogan_tf.models import ModelConfig  # noqa: E402
@@ -51,6 +53,16 @@ def fashion_mnist_dir() -> Path:
     if not (path / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"no Fashion-MNIST IDX files at {path}; set INFOGAN_FASHION_MNIST_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_cache(mnist_dir, tmp_path_factory):
+    """A quickly trained classifier where $INFOGAN_CACHE_DIR points, so evaluation skips the real one."""
+    cache = tmp_path_factory.mktemp("cache")
+    model, accuracy = classifier.train_classifier(MnistDataset(str(mnist_dir)), epochs=1, limit=2000)
+    model.save(cache / "mnist_classifier.keras")
+    (cache / "mnist_classifier.json").write_text(json.dumps({"test_accuracy": accuracy}))
+    return dict(os.environ, **{classifier.CACHE_ENV: str(cache)}), accuracy
 
 
 class RandomImages(ImageDataset):

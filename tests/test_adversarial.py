@@ -254,6 +254,9 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--invariance_erased_copies=1", "set --invariance_coeff > 0 too"),
         ("--invariance_erased_copies=1 --invariance_coeff=1", "set erase too"),
         ("--invariance_erased_copies=2 --invariance_coeff=1 --invariance_erase=8", "erases 0 to 1 of its copies"),
+        ("--generator_average=1", "--generator_average: the decay of G's weight average must lie strictly between"),
+        ("--generator_average=-0.1", "strictly between 0 and 1"),
+        ("--generator_weights=ema", "--generator_weights"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

@@ -44,6 +44,7 @@ def test_run_files_describe_the_model(tmp_path):
             "reuse_fake_batch": False,
             "invariance": None,
             "info_reg_warmup": 0,
+            "generator_average": 0.0,
             "precision": "float32",
         },
     }
@@ -56,6 +57,7 @@ def test_a_run_is_not_continued_under_other_update_settings(tmp_path):
         ({"info_reg_coeff": 2.0}, "update.info_reg_coeff: checkpoint has 1.0, this run asks for 2.0"),
         ({"continuous_info_reg_coeff": 0.1}, "update.continuous_info_reg_coeff: checkpoint has 1.0"),
         ({"generator_learning_rate": 5e-4}, "update.generator_learning_rate: checkpoint has 0.001"),
+        ({"generator_average": 0.999}, "update.generator_average: checkpoint has 0.0, this run asks for 0.999"),
         ({"invariance": Invariance(coeff=1.0)}, "update.invariance: checkpoint has None, this run asks for {'coeff'"),
     ]:
         other = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, **kwargs)

@@ -1,15 +1,11 @@
 """The launcher as a user runs it: a subprocess with flags."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 from conftest import REPO
-
-from infogan_tf.datasets import MnistDataset
-from infogan_tf.evaluation import classifier
 
 
 def run_launcher(*flags, timeout=600, env=None, script="run_mnist_exp.py"):
@@ -21,16 +17,6 @@ def run_launcher(*flags, timeout=600, env=None, script="run_mnist_exp.py"):
         cwd=REPO,
         env=env,
     )
-
-
-@pytest.fixture(scope="module")
-def tiny_classifier_cache(mnist_dir, tmp_path_factory):
-    """A quickly trained classifier where $INFOGAN_CACHE_DIR points, so evaluation skips the real one."""
-    cache = tmp_path_factory.mktemp("cache")
-    model, accuracy = classifier.train_classifier(MnistDataset(str(mnist_dir)), epochs=1, limit=2000)
-    model.save(cache / "mnist_classifier.keras")
-    (cache / "mnist_classifier.json").write_text(json.dumps({"test_accuracy": accuracy}))
-    return dict(os.environ, **{classifier.CACHE_ENV: str(cache)}), accuracy
 
 
 def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):

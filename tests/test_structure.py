@@ -22,6 +22,7 @@ RANKS = {
     "process": 0,
     "strategies": 0,
     "augment": 0,
+    "averaging": 0,
     "presets": 0,
     "latent_spec": 1,
     "restarts": 1,

@@ -230,6 +230,9 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     loaded = checkpoint if isinstance(checkpoint, LoadedModel) else load(checkpoint)
     results: dict[str, Any] = {"dataset": dataset.name, "checkpoint": loaded.checkpoint_path, "step": loaded.step}
+    results["generator_weights"] = "average" if loaded.average_updates else "trained"
+    if loaded.average_updates:
+        results["generator_average_updates"] = loaded.average_updates
     records = [r for r in read_metrics(log_dir) if r.get("step", 0) <= loaded.step]  # up to this checkpoint
     if records:
         results["mi_disc_final"] = records[-1].get("MI_disc")
