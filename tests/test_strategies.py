@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from conftest import REPO, make_run, run_experiment
 
-from infogan_tf import strategies
+from infogan_tf import load, strategies
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,7 @@ def test_the_launcher_trains_mirrored_over_two_logical_cpus(mnist_dir, tmp_path)
         "--cpu_devices=2",
         "--sync_batch_norm",
         "--info_reg_warmup=3",  # the warm-up's lambda share is set in cross-replica context, read by each replica
+        "--generator_average=0.5",  # G's average is taken in cross-replica context
         *TINY,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -137,13 +138,16 @@ def test_the_launcher_trains_mirrored_over_two_logical_cpus(mnist_dir, tmp_path)
     records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [2, 4]
     assert "INFO" not in result.stderr  # tf.distribute's per-collective log lines stay quiet
-    more = run_experiment(  # now on one device
-        "run_mnist_exp.py", mnist_dir, tmp_path, *TINY, "--max_epoch=3", "--info_reg_warmup=3"
-    )
+    same = ("--info_reg_warmup=3", "--generator_average=0.5")
+    more = run_experiment("run_mnist_exp.py", mnist_dir, tmp_path, *TINY, "--max_epoch=3", *same)  # on one device
     assert more.returncode == 0, more.stderr[-3000:]
     assert "Resumed from" in more.stdout and "update 4" in more.stdout
     records = (tmp_path / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [2, 4, 6]
+    averaged, trained = (load(tmp_path / "ckt" / "tiny", generator=g) for g in ("average", "trained"))
+    assert averaged.average_updates == 6  # four updates on two replicas, two on one
+    kernels = [(a.numpy(), t.numpy()) for a, t in zip(averaged.model.generator_state, trained.model.generator_state)]
+    assert all(np.isfinite(a).all() for a, _ in kernels) and not all(np.array_equal(a, t) for a, t in kernels)
 
 
 def test_the_launcher_feeds_batches_from_the_device(mnist_dir, tmp_path):
