@@ -255,7 +255,9 @@ def restore_newest_readable(trackables: Mapping[str, Any], paths: Sequence[str],
     """Restore ``trackables`` from the first checkpoint of ``paths`` that reads cleanly; warn about each one skipped.
 
     One of ``OPTIONAL_TRACKABLES`` that the checkpoint lacks keeps its state, so a run that
-    adds G's weight average can start from a checkpoint written without one.
+    adds G's weight average can start from a checkpoint written without one; one that only
+    the checkpoint holds is left there without TensorFlow's warning per variable (the
+    resume has said that the setting changed).
     """
     failures = []
     for path in paths:
@@ -263,7 +265,7 @@ def restore_newest_readable(trackables: Mapping[str, Any], paths: Sequence[str],
             held = {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
             found = {k: v for k, v in trackables.items() if k not in OPTIONAL_TRACKABLES or k in held}
             status = tf.train.Checkpoint(**found).restore(path)
-            if partial:
+            if partial or held.intersection(OPTIONAL_TRACKABLES).difference(found):
                 status.expect_partial()
             status.assert_existing_objects_matched()
             return path

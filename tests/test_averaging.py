@@ -142,3 +142,17 @@ def test_the_launcher_evaluates_the_average_and_on_asking_the_trained_g_beside_i
     assert trained["generator_weights"] == "trained" and "generator_average_updates" not in trained
     assert average["unsupervised_error_hungarian"] == trained["unsupervised_error_hungarian"]  # Q is not averaged
     assert average["frechet_distance"] != trained["frechet_distance"]  # G's samples are
+
+
+def test_a_run_without_an_average_starts_quietly_from_a_checkpoint_with_one(tmp_path, mnist_dir):
+    flags = ["--max_epoch=1", "--updates_per_epoch=2", "--batch_size=16", "--evaluate=false"]
+    first = run_experiment("run_mnist_exp.py", mnist_dir, tmp_path, *flags, "--generator_average=0.9")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (tmp_path / "ckt" / "tiny").rename(tmp_path / "ckt" / "first")
+    second = run_experiment(
+        "run_mnist_exp.py", mnist_dir, tmp_path, *flags, "--max_epoch=2", f"--resume={tmp_path / 'ckt' / 'first'}"
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "update.generator_average: checkpoint has 0.9, this run asks for 0.0" in second.stdout
+    assert "unrestored values" not in second.stderr and "could not be found" not in second.stderr
+    assert load(tmp_path / "ckt" / "tiny").average_updates == 0
