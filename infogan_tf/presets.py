@@ -55,9 +55,15 @@ PRESETS: dict[str, Preset] = {
         summary=(
             "The invariant preset, and the code also ignores slant: each copy is stood upright, then slanted at "
             "random. Seeds 0-4 on the full schedule: median 2.47% test error, worst 2.61%, where the invariant "
-            "preset failed two of the five on the same machine."
+            "preset failed two of the five on the same machine. G's samples come from a moving average of its "
+            "weights, which leaves training as it is."
         ),
-        settings={**_INVARIANT.settings, "invariance_deslant": True, "invariance_shear": 0.3},
+        settings={
+            **_INVARIANT.settings,
+            "invariance_deslant": True,
+            "invariance_shear": 0.3,
+            "generator_average": 0.999,
+        },
         reasons={
             **_INVARIANT.reasons,
             "invariance_deslant": (
@@ -67,6 +73,11 @@ PRESETS: dict[str, Preset] = {
             "invariance_shear": (
                 "the upright copy is then slanted by up to 0.3 (about 17 degrees) either way: upright copies alone "
                 "failed seeds the preset passed, and the two together gave the best median of the screens"
+            ),
+            "generator_average": (
+                "sampling from a moving average of G's weights (about the last 1,000 updates) changes no update, "
+                "and on seeds 0-4 (averaged over updates 4,000-5,000) it lowered the Frechet distance from 2.24-2.63 "
+                "to 1.48-1.86, below the original settings' 1.98-2.69"
             ),
         },
     ),

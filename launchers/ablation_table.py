@@ -84,8 +84,9 @@ ORIGINAL = {
     "invariance_erase": "0",
     "invariance_erased_copies": "0",
     "restarts": "1",
+    "generator_average": "0.0",
 }
-"""The settings that shape training, as the original launcher had them (flags.txt spelling)."""
+"""The settings that shape training or what G samples, as the original launcher had them (flags.txt spelling)."""
 
 
 def read_flags(path: Path) -> dict[str, str | None]:
