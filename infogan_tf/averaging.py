@@ -54,9 +54,10 @@ class WeightAverage(tf.Module):
         """Take in ``weights`` (the same variables, in the same order, as ``like``)."""
         if self.decay is None:
             raise ValueError("this weight average was restored only to be read; it has no decay to update with")
+        kept = tf.where(self.updates > 0, self.decay, 0.0)
         for average, weight in zip(self.averages, weights, strict=True):
-            kept = tf.cast(tf.where(self.updates > 0, self.decay, 0.0), average.dtype)
-            average.assign(kept * average + (1 - kept) * tf.cast(weight, average.dtype))
+            share = tf.cast(kept, average.dtype)
+            average.assign(share * average + (1 - share) * tf.cast(weight, average.dtype))
         self.updates.assign_add(1)
 
     def copy_to(self, weights: Sequence[tf.Variable]) -> None:
