@@ -31,13 +31,20 @@ class WeightAverage(tf.Module):
     Its first update copies the weights instead, so an average started from a checkpoint
     that had none (``updates`` 0) begins at that checkpoint's weights, not at zeros.
     ``decay`` None: an average restored only to be read, as when a checkpoint is loaded.
+
+    ``start``: the updates before it are left out, and the update that follows it is the
+    first taken in. With decay 0.999 an average from update 1 still gives the weights
+    of 1,000 updates before the end 37% of its weight, and early G's are poor ones.
     """
 
-    def __init__(self, like: Sequence[tf.Variable], decay: float | None):
+    def __init__(self, like: Sequence[tf.Variable], decay: float | None, start: int = 0):
         super().__init__(name=CHECKPOINT_KEY)
         if decay is not None:
             check_decay(decay)
+        if start < 0:
+            raise ValueError(f"the average starts after a number of updates, not after {start}")
         self.decay = decay
+        self.start = start
         self.averages = [
             tf.Variable(
                 tf.zeros(v.shape, v.dtype),
@@ -50,15 +57,22 @@ class WeightAverage(tf.Module):
         self.updates = tf.Variable(0, dtype=tf.int64, trainable=False, name="updates")
         """How many updates the average has taken in: 0 means it holds nothing yet."""
 
-    def update(self, weights: Sequence[tf.Variable]) -> None:
-        """Take in ``weights`` (the same variables, in the same order, as ``like``)."""
+    def update(self, weights: Sequence[tf.Variable], before: tf.Tensor | int | None = None) -> None:
+        """Take in ``weights`` (the same variables, in the same order, as ``like``) after an update.
+
+        ``before``: how many updates came before that one; it is left out while fewer than
+        ``start`` did. Needed only where ``start`` is set.
+        """
         if self.decay is None:
             raise ValueError("this weight average was restored only to be read; it has no decay to update with")
-        kept = tf.where(self.updates > 0, self.decay, 0.0)
+        if self.start and before is None:
+            raise ValueError("an average that starts later needs the update number: pass before=")
+        taken = tf.constant(True) if not self.start else tf.cast(before, tf.int64) >= self.start
+        kept = tf.where(taken, tf.where(self.updates > 0, self.decay, 0.0), 1.0)
         for average, weight in zip(self.averages, weights, strict=True):
             share = tf.cast(kept, average.dtype)
             average.assign(share * average + (1 - share) * tf.cast(weight, average.dtype))
-        self.updates.assign_add(1)
+        self.updates.assign_add(tf.cast(taken, tf.int64))
 
     def copy_to(self, weights: Sequence[tf.Variable]) -> None:
         """Overwrite ``weights`` with the average (for a model loaded to sample, never one still training)."""

@@ -41,8 +41,10 @@ from infogan_tf.checkpoints import (
     trained_seed,
 )
 from infogan_tf.datasets import DATASETS, DataError, ImageDataset
+from infogan_tf.distributions import Categorical
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.evaluation.classifier import ClassifierError
+from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
@@ -80,6 +82,7 @@ def build_trainer(
     invariance: Invariance | None = None,
     info_reg_warmup: int = 0,
     generator_average: float = 0.0,
+    generator_average_from: int = 0,
 ) -> InfoGANTrainer:
     """The model ``config`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
 
@@ -106,6 +109,7 @@ def build_trainer(
             invariance=invariance,
             info_reg_warmup=info_reg_warmup,
             generator_average=generator_average,
+            generator_average_from=generator_average_from,
         )
         return InfoGANTrainer(
             train_step, batches, max_epoch, updates_per_epoch, jit_compile=jit_compile, check_interval=check_interval
@@ -320,6 +324,7 @@ def build(
             continuous_info_reg_coeff=f.continuous_info_reg_coeff,
             info_reg_warmup=f.info_reg_warmup,
             generator_average=f.generator_average,
+            generator_average_from=f.generator_average_from,
             max_epoch=f.max_epoch,
             updates_per_epoch=f.updates_per_epoch,
             jit_compile=f.jit_compile,
@@ -480,13 +485,48 @@ def every_run(base: str, runs: list[tuple[int, str]], strategy: tf.distribute.St
     return [(c.seed, c.name) for seed, name in runs for c in restarts.candidates(seed, name, base, FLAGS.restarts)]
 
 
+def check_restart_criterion(dataset: ImageDataset) -> None:
+    """``category_entropy`` reads the first categorical code of Q; a run without one cannot be scored by it."""
+    if FLAGS.restarts == 1 or FLAGS.restart_criterion != restarts.CATEGORY_ENTROPY:
+        return
+    spec = model_config(dataset).latent_spec
+    if not any(reg and isinstance(dist, Categorical) for dist, reg in parse_latent_spec(spec)):
+        raise SetupError(
+            f"--restart_criterion={restarts.CATEGORY_ENTROPY} reads a categorical code, and the latent spec "
+            f"'{spec}' has none marked ':reg'; choose --restart_criterion={restarts.INVARIANCE_MI} or add one"
+        )
+
+
+def candidate_score(run: Run, dataset: ImageDataset) -> float:
+    """The candidate's --restart_criterion at the selection update, from its logs or its checkpoint of that update."""
+    at, criterion = FLAGS.restart_select_at, FLAGS.restart_criterion
+    if criterion == restarts.INVARIANCE_MI:
+        return restarts.score(run.log_dir, at)
+    kept = restarts.kept_score(run.log_dir, criterion, at)
+    if kept is not None:
+        return kept
+    checkpoint = run.checkpoint_dir / f"{run.checkpoint.name}-{at}"
+    if not Path(f"{checkpoint}.index").is_file():
+        raise restarts.SelectionError(
+            f"{checkpoint}, the candidate's checkpoint of update {at}, is gone and its score was not kept in "
+            f"{run.log_dir / restarts.SCORE_FILE}, so it cannot be scored by {criterion}; give the command a new "
+            "--exp_name (this run is left as it is)"
+        )
+    loaded = load(checkpoint, generator="trained")
+    index = report.categorical_index(loaded)
+    categories = report.categorical_predictions(loaded, dataset.train.images)
+    value = restarts.category_entropy(categories, loaded.model.reg_latent_dist.dists[index].dim)
+    restarts.keep_score(run.log_dir, criterion, at, value, str(checkpoint))
+    return value
+
+
 def record_choice(seed: int, exp_name: str, scored: list[tuple[restarts.Candidate, float]]) -> restarts.Candidate:
-    """The candidate with the highest I(c; c'), written with every score to ``restarts.json`` in the seed's logs."""
-    at = FLAGS.restart_select_at
+    """The candidate with the highest score, written with every score to ``restarts.json`` in the seed's logs."""
+    at, criterion = FLAGS.restart_select_at, FLAGS.restart_criterion
     chosen = restarts.choose(scored)
-    written = restarts.write_selection(Path(FLAGS.root_log_dir) / exp_name, at, scored, chosen)
-    listed = ", ".join(f"{c.name} {s:.4f}" for c, s in scored)
-    print(f"Seed {seed}'s restarts, {restarts.CRITERION} at update {at}: {listed}; {chosen.name} trains on ({written})")
+    written = restarts.write_selection(Path(FLAGS.root_log_dir) / exp_name, at, scored, chosen, criterion)
+    listed = ", ".join(f"{c.name} {s:.5f}" for c, s in scored)
+    print(f"Seed {seed}'s restarts, {criterion} at update {at}: {listed}; {chosen.name} trains on ({written})")
     return chosen
 
 
@@ -502,6 +542,7 @@ def _train_main(argv: list[str]) -> None:
         (base, runs), results = run_names(), {}
         if not FLAGS.exp_name:  # the name is a new timestamp each time: the same command would start another run
             process.set_rerun_command(f"rerun the same command with --exp_name={base}")
+        check_restart_criterion(dataset)
         sample_classifier = check_run_setup(dataset, every_run(base, runs, strategy))
         for seed, exp_name in runs:
             resume = FLAGS.resume
@@ -511,7 +552,7 @@ def _train_main(argv: list[str]) -> None:
                     until = FLAGS.restart_select_at // FLAGS.updates_per_epoch
                     run = start_run(candidate.seed, candidate.name, dataset, strategy, FLAGS.resume, until)
                     run.train()
-                    scored.append((candidate, restarts.score(run.log_dir, FLAGS.restart_select_at)))
+                    scored.append((candidate, candidate_score(run, dataset)))
                 chosen = record_choice(seed, exp_name, scored)
                 seed, exp_name, resume = chosen.seed, chosen.name, "latest"
             run = start_run(seed, exp_name, dataset, strategy, resume)

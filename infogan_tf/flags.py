@@ -16,7 +16,7 @@ from infogan_tf.latent_spec import MNIST_LATENT_SPEC, LatentSpecError, parse_lat
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, ORIGINAL_LEAK, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
 from infogan_tf.presets import PRESETS
-from infogan_tf.restarts import SEED_STRIDE, shared_candidates
+from infogan_tf.restarts import CRITERIA, INVARIANCE_MI, SEED_STRIDE, shared_candidates
 from infogan_tf.strategies import STRATEGIES
 
 FLAGS = flags.FLAGS
@@ -176,14 +176,22 @@ flags.DEFINE_list("seeds", None, "Several seeds, one run each (named <exp_name>_
 flags.DEFINE_integer(
     "restarts",
     1,
-    "Beyond the paper: candidate runs per seed, each trained to --restart_select_at updates; the one whose "
-    "invariance term reads the highest I(c; c') trains on (no labels). Candidate r of seed N is the run of seed "
+    "Beyond the paper: candidate runs per seed, each trained to --restart_select_at updates; the one with the "
+    "highest --restart_criterion trains on (no labels). Candidate r of seed N is the run of seed "
     f"N + {SEED_STRIDE}r. 1: the seed's own run only.",
     lower_bound=1,
     upper_bound=100,
 )
 flags.DEFINE_integer(
     "restart_select_at", 2000, "The update at which --restarts compares its candidates.", lower_bound=1
+)
+flags.DEFINE_enum(
+    "restart_criterion",
+    INVARIANCE_MI,
+    list(CRITERIA),
+    "What --restarts chooses by: invariance_mi, the invariance term's I(c; c') as logged (needs "
+    "--invariance_coeff > 0); category_entropy, the entropy of how the training images share the first "
+    "categorical code's categories (highest when they share them evenly, as the classes of MNIST do).",
 )
 flags.DEFINE_boolean(
     "evaluate", True, "Evaluate each run at its end (results.json, results.md, figures in its log dir)."
@@ -211,6 +219,14 @@ flags.DEFINE_float(
     0.0,
     "Beyond the original: decay of a moving average of G's weights kept beside them (e.g. 0.999); sampling, "
     "evaluation and export then use it. It changes no update. 0: none, as in the original.",
+)
+flags.DEFINE_integer(
+    "generator_average_from",
+    0,
+    "With --generator_average: the updates left out of the average at the start; it takes in G after each later "
+    "update, the first copied (4000 on the 5,000-update schedule: about the last 1,000). 0: from the first update. "
+    "A run that ends before it keeps no average, and is evaluated by its trained weights.",
+    lower_bound=0,
 )
 flags.DEFINE_enum(
     "generator_weights",
@@ -306,6 +322,12 @@ def _valid_generator_average(decay: float) -> bool:
 
 
 flags.register_validator("generator_average", _valid_generator_average)
+flags.register_multi_flags_validator(
+    ["generator_average", "generator_average_from"],
+    lambda v: not v["generator_average_from"] or bool(v["generator_average"]),
+    message="--generator_average_from delays an average that --generator_average keeps: set both (e.g. "
+    "--generator_average=0.999 --generator_average_from=4000), or drop --generator_average_from",
+)
 
 
 def _valid_latent_spec(text: str) -> bool:
@@ -439,10 +461,10 @@ flags.register_multi_flags_validator(
 def _restarts_can_choose(values: dict) -> bool:
     if values["restarts"] == 1:
         return True
-    if not values["invariance_coeff"]:
+    if values["restart_criterion"] == INVARIANCE_MI and not values["invariance_coeff"]:
         raise flags.ValidationError(
             "--restarts chooses by the invariance term's I(c; c'): set --invariance_coeff > 0 "
-            "(e.g. --preset=invariant), or drop --restarts"
+            "(e.g. --preset=invariant), choose by --restart_criterion=category_entropy, or drop --restarts"
         )
     at, per_epoch, updates = values["restart_select_at"], values["updates_per_epoch"], values["max_epoch"]
     updates *= per_epoch
@@ -470,6 +492,16 @@ def _restarts_can_choose(values: dict) -> bool:
 
 
 flags.register_multi_flags_validator(
-    ["restarts", "restart_select_at", "invariance_coeff", "updates_per_epoch", "max_epoch", "resume", "seed", "seeds"],
+    [
+        "restarts",
+        "restart_select_at",
+        "restart_criterion",
+        "invariance_coeff",
+        "updates_per_epoch",
+        "max_epoch",
+        "resume",
+        "seed",
+        "seeds",
+    ],
     _restarts_can_choose,
 )

@@ -185,7 +185,8 @@ class InfoGANStep:
 
     ``generator_average``: beyond the original, the decay of a moving average of G's
     weights taken in after every update (``averaging.WeightAverage``), for sampling; 0
-    keeps none. It changes no update.
+    keeps none. It changes no update. ``generator_average_from``: the updates it leaves
+    out at the start.
     """
 
     def __init__(
@@ -203,6 +204,7 @@ class InfoGANStep:
         invariance: Invariance | None = None,
         info_reg_warmup: int = 0,
         generator_average: float = 0.0,
+        generator_average_from: int = 0,
     ):
         self.model = model
         self.batch_size = batch_size
@@ -247,7 +249,9 @@ class InfoGANStep:
         self.leads_share = tf.Variable(0.0, trainable=False, name="leads_share") if delayed_lead else None
         """1 once the invariance term leads (``Invariance.leads_from``), 0 before; set from the update number."""
         self.generator_average = (
-            averaging.WeightAverage(model.generator_state, generator_average) if generator_average else None
+            averaging.WeightAverage(model.generator_state, generator_average, generator_average_from)
+            if generator_average
+            else None
         )
         discriminator_optimizer.build(model.discriminator_variables)
         generator_optimizer.build(model.generator_variables)
@@ -278,6 +282,7 @@ class InfoGANStep:
             "invariance": dataclasses.asdict(self.invariance) if self.invariance else None,
             "info_reg_warmup": self.info_reg_warmup,
             "generator_average": self.generator_average.decay if self.generator_average else 0.0,
+            "generator_average_from": self.generator_average.start if self.generator_average else 0,
             "precision": self.model.config.precision,
         }
 
@@ -431,8 +436,8 @@ class InfoGANStep:
     ) -> tf.Tensor:
         """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
 
-        ``update``: how many updates came before this one, which a warm-up of lambda and a
-        later lead of the invariance term need.
+        ``update``: how many updates came before this one, which a warm-up of lambda, a
+        later lead of the invariance term and a later start of G's average need.
         """
         if self.info_scale is not None:
             if update is None:
@@ -451,7 +456,7 @@ class InfoGANStep:
         else:
             checks = self.replica_update(real_x, z, generator_z)
         if self.generator_average:
-            self.generator_average.update(self.model.generator_state)
+            self.generator_average.update(self.model.generator_state, update)
         return checks
 
     def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:

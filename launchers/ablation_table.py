@@ -85,6 +85,8 @@ ORIGINAL = {
     "invariance_erased_copies": "0",
     "restarts": "1",
     "generator_average": "0.0",
+    "generator_average_from": "0",
+    "restart_criterion": "invariance_mi",
 }
 """The settings that shape training or what G samples, as the original launcher had them (flags.txt spelling)."""
 

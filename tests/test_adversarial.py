@@ -257,6 +257,8 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
         ("--generator_average=1", "--generator_average: the decay of G's weight average must lie strictly between"),
         ("--generator_average=-0.1", "strictly between 0 and 1"),
         ("--generator_weights=ema", "--generator_weights"),
+        ("--generator_average_from=4000", "--generator_average_from delays an average that --generator_average keeps"),
+        ("--generator_average_from=-1 --generator_average=0.9", "--generator_average_from"),
     ],
 )
 def test_bad_values_are_one_line(tmp_path, mnist_dir, flag, message):

@@ -30,6 +30,27 @@ def test_the_average_starts_at_the_weights_then_decays_towards_them():
     assert int(average.updates.numpy()) == 4
 
 
+def test_an_average_that_starts_later_leaves_the_first_updates_out_then_copies_the_weights():
+    weight = tf.Variable(np.zeros(3, np.float32))
+    average = WeightAverage([weight], decay=0.75, start=2)
+    history = []
+    for before in range(5):
+        weight.assign(np.full(3, before + 1.0, np.float32))
+        history.append(weight.numpy().astype(np.float64))
+        average.update([weight], before=before)
+        if before < 2:  # updates 1 and 2 are left out
+            assert int(average.updates.numpy()) == 0 and not average.averages[0].numpy().any()
+    expected = history[2]
+    for later in history[3:]:
+        expected = 0.75 * expected + 0.25 * later
+    np.testing.assert_allclose(average.averages[0].numpy(), expected, rtol=1e-6)
+    assert int(average.updates.numpy()) == 3
+    with pytest.raises(ValueError, match="needs the update number"):
+        average.update([weight])
+    with pytest.raises(ValueError, match="not after -1"):
+        WeightAverage([weight], decay=0.75, start=-1)
+
+
 @pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, 1.5])
 def test_a_decay_outside_0_1_is_refused(decay):
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
@@ -112,6 +133,34 @@ def test_an_average_added_to_a_run_from_a_checkpoint_without_one_starts_at_its_w
         np.testing.assert_allclose(
             variable.numpy(), 0.9 * record.after[0][i] + 0.1 * record.after[1][i], rtol=1e-5, atol=1e-7
         )
+
+
+def test_an_average_from_update_s_is_the_average_added_to_the_runs_checkpoint_of_update_s(tmp_path):
+    """What a run keeping --generator_average_from=S samples from is what continuing its own update-S checkpoint
+    (written with no average) under --generator_average gives, bit for bit: the second is how the preset's
+    Frechet distances were measured (README)."""
+    later = make_run(
+        tmp_path / "later", max_epoch=2, updates_per_epoch=2, generator_average=0.9, generator_average_from=2
+    )
+    later.start()
+    later.train()
+    first = make_run(tmp_path / "first", max_epoch=1, updates_per_epoch=2, snapshot_interval=2)
+    first.start()
+    first.train()
+    added = make_run(tmp_path / "added", max_epoch=2, updates_per_epoch=2, generator_average=0.9)
+    added.start(resume=str(first.checkpoint_dir))
+    added.train()
+    ours, theirs = later.trainer.train_step.generator_average, added.trainer.train_step.generator_average
+    assert int(ours.updates.numpy()) == int(theirs.updates.numpy()) == 2
+    for a, b in zip(ours.averages, theirs.averages, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert load(later.checkpoint_dir).average_updates == 2
+    before = make_run(
+        tmp_path / "before", max_epoch=1, updates_per_epoch=2, generator_average=0.9, generator_average_from=2
+    )
+    before.start()
+    before.train()  # it ends where its average would start: loaded, G holds the trained weights
+    assert load(before.checkpoint_dir).average_updates == 0
 
 
 def test_the_launcher_evaluates_the_average_and_on_asking_the_trained_g_beside_it(

@@ -85,8 +85,8 @@ def test_the_slant_preset_turns_on_its_boolean_flag_and_trains(tmp_path, mnist_d
     assert result.returncode == 0, result.stderr[-3000:]
     flags_file = (tmp_path / "logs" / "slant" / "flags.txt").read_text().splitlines()
     preset_lines = ("--preset=invariant_slant", "--invariance_deslant", "--invariance_shear=0.3")
-    for line in (*preset_lines, "--generator_average=0.999"):
+    for line in (*preset_lines, "--generator_average=0.999", "--generator_average_from=4000"):
         assert line in flags_file
     run = json.loads((tmp_path / "ckt" / "slant" / "run.json").read_text())["update"]
     assert run["invariance"]["deslant"] is True and run["invariance"]["max_shear"] == 0.3
-    assert run["generator_average"] == 0.999
+    assert run["generator_average"] == 0.999 and run["generator_average_from"] == 4000

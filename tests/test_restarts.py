@@ -1,4 +1,4 @@
-"""Restarts chosen by the invariance term's I(c; c'): candidates, scores, the choice, and the launcher's use of them."""
+"""Restarts chosen without labels (I(c; c'), or the categories' entropy): candidates, scores, choice, launcher."""
 
 import json
 import subprocess
@@ -6,10 +6,14 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.stats
 import tensorflow as tf
 from conftest import REPO
 
 from infogan_tf import restarts
+from infogan_tf.checkpoints import load
+from infogan_tf.datasets import MnistDataset
+from infogan_tf.evaluation.report import categorical_predictions
 from infogan_tf.restarts import Candidate
 
 
@@ -44,6 +48,28 @@ def test_a_candidate_is_scored_by_its_record_of_the_selection_update(tmp_path, c
         restarts.score(tmp_path / "plain", 20)
     with pytest.raises(restarts.SelectionError):
         restarts.score(tmp_path / "missing", 20)
+
+
+def test_category_entropy_is_the_entropy_of_the_categories_shares():
+    rng = np.random.default_rng(0)
+    categories = rng.choice(10, size=5000, p=np.r_[np.full(9, 0.09), 0.19])
+    expected = scipy.stats.entropy(np.bincount(categories, minlength=10))
+    assert restarts.category_entropy(categories, 10) == pytest.approx(expected, rel=1e-12)
+    assert restarts.category_entropy(np.arange(1000) % 10, 10) == pytest.approx(np.log(10), rel=1e-12)
+    assert restarts.category_entropy(np.full(50, 3), 10) == 0.0  # empty categories add nothing
+    even, folded = np.repeat(np.arange(10), 100), np.repeat(np.arange(10), 100)
+    folded[:10] = 1  # ten of category 0's images given to category 1
+    assert restarts.category_entropy(folded, 10) < restarts.category_entropy(even, 10)
+
+
+def test_a_kept_score_is_read_back_only_for_its_criterion_and_update(tmp_path):
+    restarts.keep_score(tmp_path, restarts.CATEGORY_ENTROPY, 2000, 2.30131, "ckt/r/r-2000")
+    assert restarts.kept_score(tmp_path, restarts.CATEGORY_ENTROPY, 2000) == 2.30131
+    assert restarts.kept_score(tmp_path, restarts.CATEGORY_ENTROPY, 1000) is None
+    assert restarts.kept_score(tmp_path, restarts.INVARIANCE_MI, 2000) is None
+    assert restarts.kept_score(tmp_path / "missing", restarts.CATEGORY_ENTROPY, 2000) is None
+    (tmp_path / restarts.SCORE_FILE).write_text('{"criterion": "category_ent')  # cut short: scored again
+    assert restarts.kept_score(tmp_path, restarts.CATEGORY_ENTROPY, 2000) is None
 
 
 def test_the_highest_score_is_chosen_and_a_tie_keeps_the_earlier_candidate(tmp_path):
@@ -125,6 +151,50 @@ def test_the_launcher_trains_each_candidate_to_the_selection_update_and_the_chos
     assert json.loads((tmp_path / "logs" / "r" / "restarts.json").read_text()) == selection
 
 
+def test_restarts_by_category_entropy_score_each_candidate_at_its_checkpoint_of_the_selection_update(
+    tmp_path, mnist_dir
+):
+    flags = [
+        "--exp_name=e",
+        "--seed=1",
+        "--restarts=2",
+        "--restart_select_at=4",
+        "--restart_criterion=category_entropy",
+    ]
+    result = launcher(tmp_path, mnist_dir, *flags)  # no invariance term: this criterion does not need one
+    assert result.returncode == 0, result.stderr[-3000:]
+    selection = json.loads((tmp_path / "logs" / "e" / "restarts.json").read_text())
+    assert selection["criterion"] == "category_entropy at update 4"
+    images = MnistDataset(mnist_dir).train.images
+    for candidate in selection["candidates"]:  # each score, recomputed from the candidate's update-4 checkpoint
+        name = candidate["run"]
+        loaded = load(tmp_path / "ckt" / name / f"{name}-4", generator="trained")
+        counts = np.bincount(categorical_predictions(loaded, images), minlength=10)
+        assert candidate["score"] == pytest.approx(scipy.stats.entropy(counts), rel=1e-9), name
+        kept = json.loads((tmp_path / "logs" / name / restarts.SCORE_FILE).read_text())
+        assert kept["score"] == candidate["score"] and kept["update"] == 4
+    best = max(selection["candidates"], key=lambda c: c["score"])
+    assert selection["chosen"] == {"seed": best["seed"], "run": best["run"]}
+    steps = [json.loads(line)["step"] for line in (tmp_path / "logs" / best["run"] / "metrics.jsonl").open()]
+    assert steps == [2, 4, 6, 8]
+
+    again = launcher(tmp_path, mnist_dir, *flags)  # the kept scores choose again, with nothing trained
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Epoch " not in again.stdout
+    assert json.loads((tmp_path / "logs" / "e" / "restarts.json").read_text()) == selection
+
+    chosen = tmp_path / "ckt" / best["run"]
+    for path in chosen.glob(f"{best['run']}-4.*"):  # the update-4 checkpoint pruned and the kept score lost
+        path.unlink()
+    (tmp_path / "logs" / best["run"] / restarts.SCORE_FILE).unlink()
+    lost = launcher(tmp_path, mnist_dir, *flags)
+    assert lost.returncode != 0 and "Traceback" not in lost.stderr
+    assert f"{best['run']}-4, the candidate's checkpoint of update 4, is gone" in lost.stderr
+    assert "give the command a new --exp_name" in lost.stderr
+    assert json.loads((tmp_path / "logs" / "e" / "restarts.json").read_text()) == selection
+    assert sorted(p.name for p in chosen.glob("*.index"))[-1] == f"{best['run']}-8.index"
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -134,6 +204,16 @@ def test_the_launcher_trains_each_candidate_to_the_selection_update_and_the_chos
         (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--seeds=0,1000"], "candidate of two"),
         (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--resume=/tmp"], "use --resume=auto"),
         (["--restarts=2", "--invariance_coeff=1", "--restart_select_at=4", "--seed=4294967295"], "largest seed"),
+        (["--restarts=2", "--restart_criterion=entropy"], "--restart_criterion"),
+        (
+            [
+                "--restarts=2",
+                "--restart_select_at=4",
+                "--restart_criterion=category_entropy",
+                "--latent_spec=uniform:8,uniform:2:reg",
+            ],
+            "--restart_criterion=category_entropy reads a categorical code, and the latent spec",
+        ),
     ],
 )
 def test_restarts_that_cannot_choose_are_refused_before_anything_runs(tmp_path, mnist_dir, flags, message):
