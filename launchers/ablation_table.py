@@ -35,6 +35,8 @@ setting, its candidates (the runs of seeds N + 1000·r, r < ``--restarts``) at u
 ``--at``, each one's score and error there, the candidate the score chooses (as
 ``infogan_tf.restarts.choose`` does, without the errors) and its error; then the median
 and the worst of the chosen errors over the seeds whose candidates were all run.
+``--criterion=category_entropy`` scores by the entropy the launcher's
+``--restart_criterion=category_entropy`` kept beside each candidate (``restart_score.json``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,16 @@ from typing import Any
 
 from infogan_tf.evaluation.measures import format_value
 from infogan_tf.evaluation.summary import SUMMARY_ROWS, summarize
-from infogan_tf.restarts import SEED_STRIDE, Candidate, candidate_seeds, choose
+from infogan_tf.restarts import (
+    CATEGORY_ENTROPY,
+    CRITERIA,
+    INVARIANCE_MI,
+    SEED_STRIDE,
+    Candidate,
+    candidate_seeds,
+    choose,
+    kept_score,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 KEPT = REPO / "docs" / "ablations"
@@ -269,7 +280,9 @@ def selection_table(runs: list[Run], name: str) -> str:
         "| --- | " + " | ".join("---" for _ in steps) + " |",
     ]
     for seed, by_step in evaluated.items():
-        cells = [_score_and_error(by_step.get(step)) for step in steps]
+        cells = [
+            _score_and_error(by_step.get(step), by_step.get(step, {}).get("mi_invariance_final")) for step in steps
+        ]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     failing = {
         seed
@@ -283,12 +296,28 @@ def selection_table(runs: list[Run], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def choice_table(runs: list[Run], name: str, restarts: int, at: int) -> str:
+CRITERION_LABELS = {INVARIANCE_MI: ("I(c; c′)", 3), CATEGORY_ENTROPY: ("category entropy", 5)}
+"""How ``--choose`` heads a criterion's column, and the decimals its scores are shown with."""
+
+
+def kept_criterion_score(run: Run, results: dict | None, criterion: str, at: int) -> float | None:
+    """The run's score at update ``at``: I(c; c′) from that evaluation, or the score the launcher kept beside it."""
+    if results is None:
+        return None
+    if criterion == INVARIANCE_MI:
+        return results.get("mi_invariance_final")
+    return next((score for d in run.dirs if (score := kept_score(d, criterion, at)) is not None), None)
+
+
+def choice_table(runs: list[Run], name: str, restarts: int, at: int, criterion: str = INVARIANCE_MI) -> str:
     """Per seed: each candidate's score and error at update ``at``, the score's choice and its error."""
-    by_seed = {run.seed: run.evaluations.get(at) for run in _setting(runs, name)}
+    setting = {run.seed: run for run in _setting(runs, name)}
+    by_seed = {seed: run.evaluations.get(at) for seed, run in setting.items()}
+    scores = {seed: kept_criterion_score(setting[seed], results, criterion, at) for seed, results in by_seed.items()}
+    label, digits = CRITERION_LABELS[criterion]
     lines = [
         "| seed | "
-        + " | ".join(f"candidate {r}: I(c; c′), error at {at}" for r in range(restarts))
+        + " | ".join(f"candidate {r}: {label}, error at {at}" for r in range(restarts))
         + " | chosen | its error |",
         "| --- | " + " | ".join("---" for _ in range(restarts)) + " | --- | --- |",
     ]
@@ -296,8 +325,8 @@ def choice_table(runs: list[Run], name: str, restarts: int, at: int) -> str:
     for seed in sorted(s for s in by_seed if s < SEED_STRIDE):
         seeds = candidate_seeds(seed, restarts)
         found = [by_seed.get(s) for s in seeds]
-        cells = [f"s{s}: " + _score_and_error(results) for s, results in zip(seeds, found)]
-        scored = [(Candidate(s, str(s)), r.get("mi_invariance_final")) for s, r in zip(seeds, found) if r is not None]
+        cells = [f"s{s}: " + _score_and_error(results, scores.get(s), digits) for s, results in zip(seeds, found)]
+        scored = [(Candidate(s, str(s)), scores[s]) for s, r in zip(seeds, found) if r is not None]
         if len(scored) < restarts or any(score is None for _, score in scored):
             incomplete.append(seed)
             lines.append(f"| {seed} | " + " | ".join(cells) + " | — | — |")
@@ -329,11 +358,10 @@ def _setting(runs: list[Run], name: str) -> list[Run]:
     return settings[name]
 
 
-def _score_and_error(results: dict | None) -> str:
+def _score_and_error(results: dict | None, score: float | None, digits: int = 3) -> str:
     if results is None:
         return "—"
-    score = results.get("mi_invariance_final")
-    return f"{'—' if score is None else f'{score:.3f}'}, {100 * results['unsupervised_error_hungarian']:.2f}%"
+    return f"{'—' if score is None else f'{score:.{digits}f}'}, {100 * results['unsupervised_error_hungarian']:.2f}%"
 
 
 def _separation(evaluated: dict[int, dict[int, dict]], failing: set[int], step: int) -> str:
@@ -385,6 +413,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--choose", default="", help="a setting whose candidates --restarts would choose among")
     parser.add_argument("--restarts", type=int, default=2, help="candidates per seed for --choose (at least 2)")
     parser.add_argument("--at", type=int, default=2000, help="the update --choose scores the candidates at")
+    parser.add_argument(
+        "--criterion",
+        choices=CRITERIA,
+        default=INVARIANCE_MI,
+        help="what --choose scores by, as --restart_criterion: category_entropy reads each candidate's kept "
+        "restart_score.json",
+    )
     args = parser.parse_args(argv)
     if args.restarts < 2:
         parser.error(f"--restarts={args.restarts}: --choose needs at least 2 candidates per seed")
@@ -393,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: no <name>_seed<N>/results.json under {', '.join(map(str, args.roots))}")
     names = [name for name in args.per_seed.split(",") if name]
     if args.choose:
-        print(choice_table(runs, args.choose, args.restarts, args.at), end="")
+        print(choice_table(runs, args.choose, args.restarts, args.at, args.criterion), end="")
     elif args.selection:
         print(selection_table(runs, args.selection), end="")
     else:

@@ -6,6 +6,8 @@ import sys
 
 from conftest import REPO
 
+from infogan_tf import restarts
+
 
 def write_run(root, name, error, mi, fd, flags, **extra):
     run = root / name
@@ -202,3 +204,34 @@ def test_choose_replays_restarts_by_the_score_alone_over_the_seeds_with_every_ca
     assert "no seed has every candidate" in elsewhere
     refused = subprocess.run([*script, "--restarts=1"], capture_output=True, text=True)
     assert refused.returncode != 0 and "--choose needs at least 2 candidates" in refused.stderr
+
+
+def test_choose_by_category_entropy_reads_each_candidates_kept_score(tmp_path):
+    runs = {  # seed: (error, I(c; c'), kept category entropy at update 2000)
+        0: (0.025, 2.168, 2.30061),  # a style of one digit in another's category: the higher I(c; c'), yet less even
+        1000: (0.012, 2.160, 2.30138),
+        1: (0.011, 2.166, 2.30138),
+        1001: (0.026, 2.170, 2.30059),
+        2: (0.013, 2.150, 2.30145),
+        1002: (0.014, 2.150, None),  # no kept score: the seed cannot be replayed
+    }
+    for seed, (error, mi, entropy) in runs.items():
+        write_run(tmp_path, f"pre_seed{seed}", error, 2.29, 2.0, [], mi_invariance_final=mi)
+        if entropy is not None:
+            restarts.keep_score(tmp_path / f"pre_seed{seed}", restarts.CATEGORY_ENTROPY, 2000, entropy, "ckt")
+    restarts.keep_score(tmp_path / "pre_seed1002", restarts.CATEGORY_ENTROPY, 1000, 2.4, "ckt")  # another update
+    script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path), "--choose=pre"]
+    lines = subprocess.run([*script, "--criterion=category_entropy"], capture_output=True, text=True, check=True)
+    lines = lines.stdout.splitlines()
+    assert lines[0] == (
+        "| seed | candidate 0: category entropy, error at 2000 | candidate 1: category entropy, error at 2000 "
+        "| chosen | its error |"
+    )
+    assert lines[2:5] == [
+        "| 0 | s0: 2.30061, 2.50% | s1000: 2.30138, 1.20% | s1000 | 1.20% |",
+        "| 1 | s1: 2.30138, 1.10% | s1001: 2.30059, 2.60% | s1 | 1.10% |",
+        "| 2 | s2: 2.30145, 1.30% | s1002: —, 1.40% | — | — |",
+    ]
+    assert lines[5].startswith("| chosen | median 1.15%, worst 1.20% over 2 seeds; not every candidate evaluated")
+    by_mi = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert by_mi[2] == "| 0 | s0: 2.168, 2.50% | s1000: 2.160, 1.20% | s0 | 2.50% |"
