@@ -45,6 +45,7 @@ def test_run_files_describe_the_model(tmp_path):
             "invariance": None,
             "info_reg_warmup": 0,
             "generator_average": 0.0,
+            "generator_average_from": 0,
             "precision": "float32",
         },
     }
