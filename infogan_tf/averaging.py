@@ -32,9 +32,9 @@ class WeightAverage(tf.Module):
     that had none (``updates`` 0) begins at that checkpoint's weights, not at zeros.
     ``decay`` None: an average restored only to be read, as when a checkpoint is loaded.
 
-    ``start``: the updates before it are left out, and the update that follows it is the
-    first taken in. With decay 0.999 an average from update 1 still gives the weights
-    of 1,000 updates before the end 37% of its weight, and early G's are poor ones.
+    ``start``: how many updates at the beginning are left out; the first one after them is
+    copied. With decay 0.999, an average from update 1 still gives every G older than the
+    last 1,000 updates 37% of its weight at the end, and early G's draw poor digits.
     """
 
     def __init__(self, like: Sequence[tf.Variable], decay: float | None, start: int = 0):
@@ -67,12 +67,15 @@ class WeightAverage(tf.Module):
             raise ValueError("this weight average was restored only to be read; it has no decay to update with")
         if self.start and before is None:
             raise ValueError("an average that starts later needs the update number: pass before=")
-        taken = tf.constant(True) if not self.start else tf.cast(before, tf.int64) >= self.start
-        kept = tf.where(taken, tf.where(self.updates > 0, self.decay, 0.0), 1.0)
+        kept = tf.where(self.updates > 0, self.decay, 0.0)
+        taken = None
+        if self.start:  # before the start, the average keeps all of itself and counts nothing
+            taken = tf.cast(before, tf.int64) >= self.start
+            kept = tf.where(taken, kept, 1.0)
         for average, weight in zip(self.averages, weights, strict=True):
             share = tf.cast(kept, average.dtype)
             average.assign(share * average + (1 - share) * tf.cast(weight, average.dtype))
-        self.updates.assign_add(tf.cast(taken, tf.int64))
+        self.updates.assign_add(1 if taken is None else tf.cast(taken, tf.int64))
 
     def copy_to(self, weights: Sequence[tf.Variable]) -> None:
         """Overwrite ``weights`` with the average (for a model loaded to sample, never one still training)."""
