@@ -11,6 +11,8 @@ by ``kernel_fingerprint``), and only the first update (within 1e-5) elsewhere.
 import hashlib
 import json
 import math
+import subprocess
+import sys
 import tarfile
 import warnings
 from pathlib import Path
@@ -175,3 +177,92 @@ def test_weights_of_one_layer_kit_load_into_the_other(tmp_path):
     np.testing.assert_allclose(
         stock.discriminate(x, training=True).d_logit, fast.discriminate(x, training=True).d_logit, atol=1e-4
     )  # each fast layer's gradients are checked against the Keras layer's in test_fast_layers
+
+
+TINY8_MODULE = """
+import numpy as np
+
+from infogan_tf.datasets import DATASETS, ImageDataset
+
+
+class Tiny8(ImageDataset):
+    name = "tiny8"
+    image_shape = (8, 8, 1)
+
+    def __init__(self, data_dir=None):
+        super().__init__(train=(np.random.default_rng(0).integers(0, 256, (48, 8, 8), dtype=np.uint8), None))
+
+
+DATASETS["tiny8"] = Tiny8
+"""
+
+TINY8_LAUNCHER = """
+import tiny8  # noqa: F401
+
+from infogan_tf.experiment import launch
+
+if __name__ == "__main__":
+    launch(dict(dataset="tiny8", root_log_dir="logs", root_checkpoint_dir="ckt", evaluate=False))
+"""
+
+TINY8_FLAGS = [
+    "--exp_name=tiny",
+    "--latent_spec=uniform:3,categorical:3:reg,uniform:1:reg:fix_std",
+    "--batch_size=4",
+    "--updates_per_epoch=3",
+    "--invariance_coeff=1",
+    "--invariance_copies=2",
+    "--invariance_shear=0.3",
+    "--invariance_deslant",
+    "--invariance_erase=3",
+    "--invariance_erased_copies=1",
+    "--invariance_overclusters=5",
+    "--generator_average=0.9",
+]
+"""The settings of the run archived at 142c3b4, the last commit before the redesign (data/README.md)."""
+
+
+@pytest.fixture
+def run_142c3b4(tmp_path):
+    with tarfile.open(DATA / "run_142c3b4.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    return tmp_path
+
+
+def test_a_run_of_142c3b4_loads_and_samples_the_same(run_142c3b4):
+    expected = np.load(run_142c3b4 / "expected.npz")
+    loaded = infogan_tf.load(run_142c3b4 / "ckt" / "tiny")
+    assert loaded.step == 3 and loaded.model.config.overclusters == 5
+    np.testing.assert_allclose(loaded.generate(tf.constant(expected["z"])).numpy(), expected["images"], atol=1e-5)
+    trained = infogan_tf.load(run_142c3b4 / "ckt" / "tiny", generator="trained")
+    np.testing.assert_allclose(
+        trained.generate(tf.constant(expected["z"])).numpy(), expected["trained_images"], atol=1e-5
+    )
+    assert np.abs(expected["images"] - expected["trained_images"]).max() > 1e-3  # the average is G's own
+    prob = loaded.encode(tf.constant(expected["images"]))["id_0_prob"].numpy()
+    np.testing.assert_allclose(prob, expected["q_prob"], atol=1e-5)
+
+
+def test_a_run_of_142c3b4_resumes_through_a_launcher(run_142c3b4):
+    (run_142c3b4 / "tiny8.py").write_text(TINY8_MODULE)
+    (run_142c3b4 / "run_tiny8.py").write_text(TINY8_LAUNCHER)
+    result = subprocess.run(
+        [sys.executable, "run_tiny8.py", *TINY8_FLAGS, "--max_epoch=2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=run_142c3b4,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resumed from ckt/tiny/tiny-3 at update 3" in result.stdout
+    expected = json.loads((DATA / "run_142c3b4_resumed.json").read_text())
+    records = [json.loads(line) for line in (run_142c3b4 / "logs" / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 6] == [3, expected["step"]]
+    last = {key: records[-1][key] for key in expected["last_logs"]}
+    for key, value in expected["last_logs"].items():
+        assert math.isclose(last[key], value, rel_tol=1e-3, abs_tol=1e-5), key
+    reader = tf.train.load_checkpoint(str(run_142c3b4 / "ckt" / "tiny" / "tiny-6"))
+    names = {n for n in reader.get_variable_to_shape_map() if not n.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
+    assert names == set(expected["variable_sha256"])  # the same objects under the same names
+    if last == expected["last_logs"]:  # the same kernels: the same bits
+        assert {n: digest(reader.get_tensor(n)) for n in names} == expected["variable_sha256"]
