@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan_tf import strategies
+from infogan_tf.config import TrainConfig
 from infogan_tf.datasets import ImageDataset
 from infogan_tf.experiment import build_trainer
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
@@ -28,8 +29,8 @@ def make_trainer(
 ) -> InfoGANTrainer:
     """The default MNIST trainer (original settings) with no callbacks: it writes nothing.
 
-    ``kwargs`` go to ``build_trainer`` (e.g. ``strategy``); ``layer_kit`` and
-    ``sync_batch_norm`` to the model.
+    ``kwargs``: ``TrainConfig`` fields, ``strategy`` and ``invariance``; ``layer_kit`` and
+    ``sync_batch_norm`` go to the model.
     """
     model_options = {k: kwargs.pop(k) for k in ("layer_kit", "sync_batch_norm") if k in kwargs}
     config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), precision=precision, **model_options)
@@ -39,7 +40,9 @@ def make_trainer(
             raise ValueError("this benchmark trainer has no dataset; feed trainer.update batches yourself")
         return dataset.train.batches(batch_size, seed=seed, start=start)
 
-    return build_trainer(config, batches, batch_size, seed=seed, jit_compile=jit_compile, **kwargs)
+    extra = {k: kwargs.pop(k) for k in ("strategy", "invariance") if k in kwargs}
+    train = TrainConfig(batch_size=batch_size, jit_compile=jit_compile, **kwargs)
+    return build_trainer(config, train, batches, seed=seed, **extra)
 
 
 def _macs_per_sample(model: keras.Model) -> int:

@@ -104,8 +104,7 @@ def train_and_watch(args, dataset: MnistDataset, accuracy: Accuracy, targets: li
             if step >= args.max_updates or point["accuracy"] >= max(targets):
                 raise StopTraining
 
-    trainer.callbacks = [Watch()]
-    trainer.train()
+    trainer.train([Watch()])
     return curve
 
 

@@ -98,7 +98,6 @@ class InfoGANTrainer:
         batches: Callable[[int], Iterable[tf.Tensor]],
         max_epoch: int = 100,
         updates_per_epoch: int = 100,
-        callbacks: Sequence[Callback] = (),
         jit_compile: bool = False,
         check_interval: int = 1,
     ):
@@ -107,7 +106,6 @@ class InfoGANTrainer:
         self.batches = batches
         self.max_epoch = max_epoch
         self.updates_per_epoch = updates_per_epoch
-        self.callbacks = list(callbacks)
         self.log_keys = train_step.log_keys
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self._log_sums = tf.Variable(tf.zeros(len(self.log_keys)), trainable=False, name="log_sums")
@@ -147,18 +145,21 @@ class InfoGANTrainer:
         self._last_checks.assign(checks)
         self.step.assign_add(1)
 
-    def train(self) -> dict[str, float]:
-        """Run until ``max_epoch`` epochs are done (or a callback stops it); returns the last epoch's averaged logs."""
+    def train(self, callbacks: Sequence[Callback] = ()) -> dict[str, float]:
+        """Run until ``max_epoch`` epochs are done (or a callback stops it); returns the last epoch's averaged logs.
+
+        ``callbacks`` run between updates in their order (a checkpointer last, so it saves what the others saw).
+        """
         start_step = int(self.step.numpy())
         batches = iter(self.batches(start_step))
-        for callback in self.callbacks:
+        for callback in callbacks:
             callback.on_train_begin(self, start_step)
         with _StopOnSignal() as stop:
             try:
-                step = self._run_epochs(start_step, batches, stop)
+                step = self._run_epochs(start_step, batches, stop, callbacks)
             except StopTraining:
                 step = int(self.step.numpy())
-            for callback in self.callbacks:
+            for callback in callbacks:
                 callback.on_train_end(self, step)
         if stop.signum is not None:
             raise TrainingInterrupted(stop.signum, step)
@@ -166,7 +167,7 @@ class InfoGANTrainer:
             raise TrainingInterrupted(signal.SIGTERM, step, elsewhere=True)
         return self.last_logs
 
-    def _run_epochs(self, start_step: int, batches, stop: _StopOnSignal) -> int:
+    def _run_epochs(self, start_step: int, batches, stop: _StopOnSignal, callbacks: Sequence[Callback]) -> int:
         """Returns the last update's number; early when a signal arrived."""
         counter = start_step
         first_epoch, first_update = divmod(start_step, self.updates_per_epoch)
@@ -183,7 +184,7 @@ class InfoGANTrainer:
                 counter = epoch * self.updates_per_epoch + i + 1
                 if counter % self.check_interval == 0 or i == self.updates_per_epoch - 1:
                     self.check_finite()
-                for callback in self.callbacks:
+                for callback in callbacks:
                     callback.on_update_end(self, counter)
                 if int(self._stop_agreed.numpy()) if self.multi_worker else stop.signum is not None:
                     return counter
@@ -194,7 +195,7 @@ class InfoGANTrainer:
                 "update_seconds": update_seconds,
                 "started": started,
             }
-            for callback in self.callbacks:
+            for callback in callbacks:
                 callback.on_epoch_end(self, epoch, counter, self.last_logs, timing)
         return counter
 

@@ -11,7 +11,7 @@ from infogan_tf.process import prepare_process
 
 prepare_process()
 
-from infogan_tf.experiment import launch_evaluation  # noqa: E402
+from infogan_tf_launchers.command import launch_evaluation  # noqa: E402
 
 SETTINGS = dict(dataset="mnist", root_log_dir="logs/mnist", root_checkpoint_dir="ckt/mnist")
 

@@ -8,7 +8,7 @@ from infogan_tf.process import prepare_process
 
 prepare_process()
 
-from infogan_tf.experiment import launch_export  # noqa: E402
+from infogan_tf_launchers.command import launch_export  # noqa: E402
 
 SETTINGS = dict(root_log_dir="logs/mnist", root_checkpoint_dir="ckt/mnist")
 

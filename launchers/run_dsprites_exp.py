@@ -12,7 +12,7 @@ from infogan_tf.process import prepare_process
 
 prepare_process()
 
-from infogan_tf.experiment import launch  # noqa: E402
+from infogan_tf_launchers.command import launch  # noqa: E402
 
 SETTINGS = dict(  # the rest are the flags' defaults: the original MNIST launcher's schedule and rates
     dataset="dsprites",

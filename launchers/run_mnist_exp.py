@@ -9,7 +9,8 @@ from infogan_tf.process import prepare_process
 
 prepare_process()
 
-from infogan_tf.experiment import launch  # noqa: E402
+from infogan_tf_launchers.command import launch  # noqa: E402
+
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 
 SETTINGS = dict(

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infogan_tf import experiment  # noqa: E402
+from infogan_tf.config import RunConfig, TrainConfig  # noqa: E402
 from infogan_tf.datasets import ImageDataset, MnistDataset  # noqa: E402
 from infogan_tf.evaluation import classifier  # noqa: E402
 from infogan_tf.experiment import Run, build_trainer  # noqa: E402
@@ -85,25 +86,22 @@ def make_run(
     config_overrides: dict | None = None,
     **trainer_kwargs,
 ) -> Run:
-    """A run of the original MNIST model on ``dataset`` (random images by default), writing under ``tmp_path``."""
+    """A run of the original MNIST model on ``dataset`` (random images by default), writing under ``tmp_path``.
+
+    ``trainer_kwargs``: ``TrainConfig`` fields, ``invariance`` and ``strategy``.
+    """
     dataset = dataset or RandomImages()
+    extra = {k: trainer_kwargs.pop(k) for k in ("invariance", "strategy") if k in trainer_kwargs}
     trainer = build_trainer(
         ModelConfig.for_dataset(dataset, latent_spec, **(config_overrides or {})),
+        TrainConfig(batch_size=batch_size, **trainer_kwargs),
         lambda start: dataset.train.batches(batch_size, seed=seed, start=start),
-        batch_size,
         seed=seed,
-        **trainer_kwargs,
+        **extra,
     )
-    return experiment.make_run(
-        trainer,
-        dataset,
-        "experiment",
-        tmp_path / "logs",
-        tmp_path / "ckt",
-        batch_size,
-        seed=seed,
-        snapshot_interval=snapshot_interval,
-    )
+    directories = (tmp_path / "logs", tmp_path / "ckt")
+    run_config = RunConfig(snapshot_interval=snapshot_interval)
+    return experiment.make_run(trainer, dataset, "experiment", directories, seed=seed, run=run_config)
 
 
 def real_batch(n: int = 8) -> tf.Tensor:

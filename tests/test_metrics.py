@@ -135,3 +135,11 @@ def test_misplaced_lists_each_labels_first_images_in_another_labels_category():
     wrong = sum(len(r) for r in everything)
     assert wrong == np.sum([hungarian.get(c, -1) != y for c, y in zip(categories, labels)])
     assert metrics.misplaced(np.array([1, 0]), np.array([0, 1]), {0: 1, 1: 0}, 2, 5)[0].size == 0
+
+
+def test_classifier_score_is_never_below_one():
+    """Samples of one class score 1; float32 rounding of the mean KL must not take it below."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        probs = np.tile(rng.dirichlet(np.ones(10)).astype(np.float32), (1000, 1))
+        assert classifier_score(probs) >= 1.0

@@ -55,7 +55,7 @@ LAUNCHER = '''
 
 import bars  # noqa: F401  (registers the dataset)
 
-from infogan_tf.experiment import launch
+from infogan_tf_launchers.command import launch
 
 SETTINGS = dict(
     dataset="bars",

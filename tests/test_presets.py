@@ -7,9 +7,8 @@ import sys
 import pytest
 from absl import flags
 from conftest import REPO
+from infogan_tf_launchers.command import preset_named_in
 
-from infogan_tf import flags as _flags  # noqa: F401  (defines the flags)
-from infogan_tf.experiment import preset_named_in
 from infogan_tf.presets import PRESETS, Preset
 
 

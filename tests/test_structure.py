@@ -29,11 +29,11 @@ RANKS = {
     "networks": 1,
     "losses": 1,
     "evaluation.classifier": 1,
-    "flags": 2,
     "models": 2,
     "step": 3,
     "visualize": 3,
     "trainer": 4,
+    "config": 4,
     "checkpoints": 4,
     "callbacks": 5,
     "evaluation.report": 5,
@@ -109,5 +109,40 @@ def test_importing_the_evaluation_leaves_matplotlib_s_backend_alone():
         "import infogan_tf.evaluation.report\n"
         "after = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
         "assert after == before, (before, after)\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_no_library_module_reads_or_defines_a_flag():
+    """Flags live in the command layer (launchers/command.py); the library takes configs."""
+    readers = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            imported = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.ImportFrom) and node.module == "absl"
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if "flags" in imported or "absl.flags" in imported or (isinstance(node, ast.Name) and node.id == "FLAGS"):
+                readers.append(module_name(path))
+    assert not readers
+
+
+def test_importing_the_whole_library_defines_no_flag():
+    result = run_python(
+        "import importlib, pkgutil\n"
+        "from absl import flags\n"
+        "import infogan_tf\n"
+        "names = [m.name for m in pkgutil.walk_packages(infogan_tf.__path__, 'infogan_tf.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "assert 'infogan_tf.experiment' in names and len(names) > 20, names\n"
+        "ours = [m for m in flags.FLAGS.flags_by_module_dict() if m.startswith('infogan_tf')]\n"
+        "assert not ours, ours\n"
+        "import infogan_tf_launchers.command\n"
+        "assert 'infogan_tf_launchers.command' in flags.FLAGS.flags_by_module_dict()  # the check sees definitions\n"
     )
     assert result.returncode == 0, result.stderr[-2000:]

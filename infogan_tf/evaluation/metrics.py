@@ -117,10 +117,15 @@ def misplaced(
 
 
 def classifier_score(probs: np.ndarray, eps: float = 1e-12) -> float:
-    """exp(E_x KL(p(y|x) || p(y))): the Inception score with an MNIST classifier (1 to K)."""
+    """exp(E_x KL(p(y|x) || p(y))): the Inception score with an MNIST classifier (1 to K).
+
+    The mean KL is at least 0; float32 rounding of samples that all get one class would
+    otherwise give a score a hair below 1.
+    """
+    probs = np.asarray(probs, np.float64)
     marginal = probs.mean(axis=0, keepdims=True)
     kl = np.sum(probs * (np.log(probs + eps) - np.log(marginal + eps)), axis=1)
-    return float(np.exp(kl.mean()))
+    return float(np.exp(max(kl.mean(), 0.0)))
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infogan_tf import strategies  # noqa: E402
+from infogan_tf.config import TrainConfig  # noqa: E402
 from infogan_tf.datasets import ImageDataset  # noqa: E402
 from infogan_tf.experiment import build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
@@ -64,7 +65,9 @@ def train(strategy: tf.distribute.Strategy, optimizer: str, sync: bool, reuse: b
     if optimizer == "sgd":
         trainer = sgd_trainer(config, strategy, reuse)
     else:
-        trainer = build_trainer(config, None, BATCH, seed=0, reuse_fake_batch=reuse, strategy=strategy)
+        trainer = build_trainer(
+            config, TrainConfig(batch_size=BATCH, reuse_fake_batch=reuse), seed=0, strategy=strategy
+        )
     batches, checks = iter(stream), []
     for _ in range(updates):
         trainer.update(next(batches))
