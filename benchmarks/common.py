@@ -16,6 +16,7 @@ from infogan_tf.datasets import ImageDataset
 from infogan_tf.experiment import build_trainer
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.models import ModelConfig, RegularizedGAN
+from infogan_tf.terms import build_terms
 from infogan_tf.trainer import InfoGANTrainer
 
 
@@ -29,7 +30,7 @@ def make_trainer(
 ) -> InfoGANTrainer:
     """The default MNIST trainer (original settings) with no callbacks: it writes nothing.
 
-    ``kwargs``: ``TrainConfig`` fields, ``strategy`` and ``invariance``; ``layer_kit`` and
+    ``kwargs``: ``TrainConfig`` fields, ``strategy`` and ``invariance`` (its settings); ``layer_kit`` and
     ``sync_batch_norm`` go to the model.
     """
     model_options = {k: kwargs.pop(k) for k in ("layer_kit", "sync_batch_norm") if k in kwargs}
@@ -40,9 +41,10 @@ def make_trainer(
             raise ValueError("this benchmark trainer has no dataset; feed trainer.update batches yourself")
         return dataset.train.batches(batch_size, seed=seed, start=start)
 
-    extra = {k: kwargs.pop(k) for k in ("strategy", "invariance") if k in kwargs}
+    strategy, invariance = kwargs.pop("strategy", None), kwargs.pop("invariance", None)
     train = TrainConfig(batch_size=batch_size, jit_compile=jit_compile, **kwargs)
-    return build_trainer(config, train, batches, seed=seed, **extra)
+    terms = build_terms({"invariance": invariance} if invariance else {})
+    return build_trainer(config, train, batches, seed=seed, strategy=strategy, terms=terms)
 
 
 def _macs_per_sample(model: keras.Model) -> int:

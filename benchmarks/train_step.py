@@ -38,7 +38,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from infogan_tf import strategies  # noqa: E402
 from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
-from infogan_tf.step import Invariance  # noqa: E402
+from infogan_tf.invariance.term import Invariance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISA_LIMITS = {

@@ -8,12 +8,13 @@ from what the command line says; a test or a notebook builds one directly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
+from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.networks import ORIGINAL_LEAK
 from infogan_tf.restarts import INVARIANCE_MI
-from infogan_tf.step import Invariance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +105,8 @@ class ExperimentConfig:
     invariance: Invariance = Invariance()
     overclusters: int = 0
     """Clusters of the invariance term's over-clustering head on D's body; 0: none."""
+    terms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Settings of other registered terms (``terms.register_term``), by name; a term left out is off."""
     restarts: RestartConfig = RestartConfig()
     run: RunConfig = RunConfig()
     evaluation: EvaluationConfig = EvaluationConfig()

@@ -39,7 +39,8 @@ from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
-from infogan_tf.step import InfoGANStep, Invariance
+from infogan_tf.step import InfoGANStep, Optimizers
+from infogan_tf.terms import TERMS, ExtraTerm, build_terms
 from infogan_tf.trainer import Callback, InfoGANTrainer
 
 GPU_CHECK_INTERVAL = 100
@@ -56,9 +57,9 @@ def build_trainer(
     batches: Callable[[int], Iterable[tf.Tensor]] | None = None,
     seed: int = 0,
     strategy: tf.distribute.Strategy | None = None,
-    invariance: Invariance | None = None,
+    terms: Sequence[ExtraTerm] = (),
 ) -> InfoGANTrainer:
-    """The model ``model`` describes, the original's two Adams, the step and the loop, seeded by ``seed``.
+    """The model ``model`` describes, the original's two Adams, the step (with ``terms``) and the loop, seeded.
 
     Weights come from Keras's seed, latent samples from their own ``tf.random.Generator``
     (checkpointed), the data stream from ``batches(start)`` (global batches; per-replica
@@ -73,23 +74,8 @@ def build_trainer(
     )
     with strategy.scope():
         built = model.build()
-        d_optimizer, g_optimizer = (for_precision(original_adam(rate), model.precision) for rate in rates)
-        train_step = InfoGANStep(
-            built,
-            train.batch_size,
-            discriminator_optimizer=d_optimizer,
-            generator_optimizer=g_optimizer,
-            rng=tf.random.Generator.from_seed(seed),
-            info_reg_coeff=train.info_reg_coeff,
-            train_q=train.train_q,
-            reuse_fake_batch=train.reuse_fake_batch,
-            continuous_info_reg_coeff=train.continuous_info_reg_coeff,
-            strategy=strategy,
-            invariance=invariance,
-            info_reg_warmup=train.info_reg_warmup,
-            generator_average=train.generator_average,
-            generator_average_from=train.generator_average_from,
-        )
+        optimizers = Optimizers(*(for_precision(original_adam(rate), model.precision) for rate in rates))
+        train_step = InfoGANStep(built, optimizers, tf.random.Generator.from_seed(seed), train, strategy, terms)
         return InfoGANTrainer(
             train_step,
             batches,
@@ -148,7 +134,7 @@ def make_run(
         "batch_size": trainer.train_step.batch_size,
         "updates_per_epoch": trainer.updates_per_epoch,
         "seed": seed,
-        UPDATE_SETTINGS: trainer.train_step.settings,
+        UPDATE_SETTINGS: {**dict.fromkeys(TERMS), **trainer.train_step.settings},
     }
     chief = strategies.is_chief(trainer.strategy)
     checkpoint = RunCheckpoint(
@@ -285,9 +271,8 @@ def build(
     train = dataclasses.replace(train, check_interval=train.check_interval or (GPU_CHECK_INTERVAL if gpu else 1))
     batches = batch_stream(dataset, seed, strategy, train)
     try:  # a latent spec or network type that does not fit the dataset fails here, in one line
-        trainer = build_trainer(
-            model_config(dataset, config), train, batches, seed, strategy, invariance=config.invariance
-        )
+        terms = build_terms({"invariance": config.invariance, **config.terms})
+        trainer = build_trainer(model_config(dataset, config), train, batches, seed, strategy, terms)
     except ValueError as e:
         raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e
     out = config.run

@@ -94,20 +94,6 @@ def categorical_mutual_info(model: RegularizedGAN, z: tf.Tensor, reg_dist_info: 
     return tf.add_n([mutual_info(dist, codes, info).mi for dist, codes, info in pairs if isinstance(dist, Categorical)])
 
 
-def paired_cluster_mutual_info(probs: tf.Tensor, transformed_probs: tf.Tensor) -> tf.Tensor:
-    """I(c; c') of the cluster posteriors of images and of their transformed copies (IIC, Ji et al. 2019).
-
-    From the joint of the two assignments over the batch, symmetrised: at most log K,
-    reached when the clusters are used equally and an image and its copy always fall in
-    the same one. Maximising it asks Q's categorical code to ignore what the transform
-    changes, and to use every category.
-    """
-    joint = tf.matmul(probs, transformed_probs, transpose_a=True) / tf.cast(tf.shape(probs)[0], probs.dtype)
-    joint = tf.maximum((joint + tf.transpose(joint)) / 2.0, 1e-12)
-    marginal = tf.reduce_sum(joint, axis=1, keepdims=True)
-    return tf.reduce_sum(joint * (tf.math.log(joint) - tf.math.log(marginal) - tf.math.log(tf.transpose(marginal))))
-
-
 def info_penalty(
     terms: MutualInfoTerms,
     info_reg_coeff: float,
@@ -131,28 +117,52 @@ def info_penalty(
     return penalty
 
 
+class InfoRegularization(NamedTuple):
+    """How L_I enters the objective: the original's one lambda, the paper's own for continuous codes, and more.
+
+    ``train_q`` with every lambda 0 is the paper's baseline: Q alone still maximises L_I, on
+    D's detached features. ``generator_only_groups``: code groups whose L_I trains G alone,
+    left out of D's loss, so that D and Q do not learn to read those codes from G's images
+    (something else, such as an extra term, has to train Q's head for them).
+    """
+
+    info_reg_coeff: float = 1.0
+    continuous_info_reg_coeff: float | None = None
+    train_q: bool = False
+    generator_only_groups: tuple[str, ...] = ()
+
+
+class LossScales(NamedTuple):
+    """This update's multipliers, as tensors so that one traced step follows a schedule.
+
+    ``info_scale`` multiplies every lambda (a warm-up); ``generator_only_share`` (0 to 1)
+    is how much of the generator-only groups' L_I D's loss leaves out, so that they can be
+    handed over part-way through a run. None leaves the lambdas as they are and leaves
+    all of it out.
+    """
+
+    info_scale: tf.Tensor | None = None
+    generator_only_share: tf.Tensor | None = None
+
+
+ORIGINAL_REGULARIZATION = InfoRegularization()
+UNSCALED = LossScales()
+
+
 def infogan_loss(
     model: RegularizedGAN,
     z: tf.Tensor,
     fake: Discrimination,
     real: Discrimination | None = None,
-    info_reg_coeff: float = 1.0,
-    train_q: bool = False,
-    continuous_info_reg_coeff: float | None = None,
-    info_scale: tf.Tensor | None = None,
-    generator_only_groups: Collection[str] = (),
-    generator_only_share: tf.Tensor | None = None,
+    regularization: InfoRegularization = ORIGINAL_REGULARIZATION,
+    scales: LossScales = UNSCALED,
 ) -> InfoGANLoss:
     """The objective on latents ``z``, D and Q on G(z) (``fake``) and, for D's losses, D on real images.
 
-    L_I is computed whenever D's losses are (it is logged) and whenever it is penalised;
-    ``info_scale`` multiplies every lambda (a warm-up), None leaving them as they are.
-    ``generator_only_groups``: code groups whose L_I trains G alone, left out of D's loss,
-    so that D and Q do not learn to read those codes from G's images (something else,
-    such as the invariance term, has to train Q's head for them). ``generator_only_share``
-    (0 to 1) is how much of their L_I D's loss leaves out, a tensor so that one traced step
-    can hand them over part-way through a run; None: all of it.
+    L_I is computed whenever D's losses are (it is logged) and whenever it is penalised.
     """
+    info_reg_coeff, continuous_info_reg_coeff, train_q, generator_only_groups = regularization
+    info_scale, generator_only_share = scales
     penalised = bool(info_reg_coeff or continuous_info_reg_coeff)
     q_only = train_q and not penalised
     terms = mutual_info_terms(model, z, fake.reg_dist_info) if penalised or real is not None else None

@@ -13,158 +13,38 @@ rows, as it takes its rows of the real batch; each replica's losses are means ov
 rows, divided by the replica count before the optimisers sum the replicas' gradients, so
 the update is the global batch's. Logged scalars are averaged over replicas (max_/min_
 ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss.
+
+Terms beyond the paper (``terms.ExtraTerm``) are added with their weights where the two
+steps build their objectives; the step knows them only through that interface.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import keras
 import tensorflow as tf
 
-from infogan_tf import augment, averaging, losses, strategies
-from infogan_tf.distributions import Categorical
+from infogan_tf import averaging, losses, strategies
 from infogan_tf.models import Discrimination, RegularizedGAN
+from infogan_tf.terms import ExtraTerm, split_by_term
+
+if TYPE_CHECKING:
+    from infogan_tf.config import TrainConfig
+
+
+class Optimizers(NamedTuple):
+    """D's (with Q's) and G's, built by the caller (in a strategy's scope, for a precision)."""
+
+    discriminator: keras.optimizers.Optimizer
+    generator: keras.optimizers.Optimizer
 
 
 def apply_gradients(optimizer: keras.optimizers.Optimizer, gradients: list, variables: list) -> None:
     """Apply the gradients that exist (a variable outside the loss's graph gets none)."""
     optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
-
-
-@dataclasses.dataclass(frozen=True)
-class Invariance:
-    """An option beyond the paper: Q's categorical code of a real image should survive small changes of it.
-
-    D's objective also maximises ``coeff`` times I(c; c'), c and c' Q's categorical codes
-    of real images x and of T(x), a random rotation (up to ``max_degrees``), scaling (by
-    up to ``max_scale`` either way), shear (up to ``max_shear``), shift (up to
-    ``max_shift`` pixels) and elastic distortion (Simard et al.'s alpha ``elastic``,
-    smoothed over ``elastic_sigma`` pixels), as IIC (Ji et al. 2019) trains a clustering
-    head. The shear is there because MNIST's look-alike digits that share categories are
-    split by slant (a 4 or a 9 leaning left in one category, leaning right in another): a
-    slant that T changes cannot name a category. ``deslant`` stands each copy upright
-    first (sheared by its ink's own slant), so all slants of a digit are paired with one
-    upright copy. With ``copies`` > 1 each image is paired with that many copies, each
-    transformed anew, and the joint of c and c' is taken over all pairs (IIC's "sample
-    repeats"): more pairs per real batch, at one more pass of D's body each. It uses no
-    labels; G is trained as before, so the code still has to name what G draws. With
-    several categorical codes, their terms add. A model with an over-clustering head
-    (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
-
-    ``erase``: after the warp, a square of this many pixels a side is blanked in each
-    copy (Cutout), at a centre uniform over the image; 0 is none. The warps keep every
-    stroke, so a style mark (the bar across a crossed 7) can still name a category of its
-    own; a copy that may lose any small part of the digit cannot be read by that part.
-    ``erased_copies`` of the ``copies`` are erased (the last ones; 0: all of them): an
-    erased copy is harder to agree with, so the others keep I(c; c') within reach while
-    Q's categories form.
-
-    ``fakes``: G's images are transformed too, and both losses add ``coeff`` times the
-    categorical codes' L_I read by Q through T, a lower bound on I(c; T(G(z, c))). A code
-    that G writes as a slant or a position does not survive T, so G is pushed to write
-    each category as something a small rotation, scaling or shift keeps (a digit's class).
-    The continuous codes are read, as before, from the untransformed images.
-
-    ``leads``: Q's categorical codes learn from this term alone, on real images; their
-    L_I trains G (to draw what Q's clusters of real images name) and leaves D's loss, so
-    G cannot teach Q to read a slant or a style that it happens to write as a category.
-    The continuous codes' L_I trains D, Q and G as before.
-
-    ``leads_from``: the update from which the term leads. Before it, L_I trains Q's
-    categorical codes as without ``leads``: on its own the term leaves Q on IIC's plateau
-    of a few clusters, while G's images give Q ten categories within a few hundred
-    updates; from it on, the term alone reshapes them on real images and G has to follow.
-    """
-
-    coeff: float = 0.0
-    max_degrees: float = 15.0
-    max_shift: float = 2.0
-    copies: int = 1
-    max_scale: float = 0.0
-    fakes: bool = False
-    max_shear: float = 0.0
-    elastic: float = 0.0
-    elastic_sigma: float = 4.0
-    deslant: bool = False
-    leads: bool = False
-    leads_from: int = 0
-    erase: int = 0
-    erased_copies: int = 0
-
-    def __post_init__(self) -> None:
-        if self.copies < 1:
-            raise ValueError(f"the invariance term needs at least one copy per image, not {self.copies}")
-        if not 0.0 <= self.max_scale < 1.0:
-            raise ValueError(f"the invariance term's max_scale must be in [0, 1), not {self.max_scale}")
-        if not 0.0 <= self.max_shear <= 1.0:
-            raise ValueError(f"the invariance term's max_shear must be in [0, 1], not {self.max_shear}")
-        if self.elastic < 0.0:
-            raise ValueError(f"the invariance term's elastic alpha must be at least 0, not {self.elastic}")
-        if self.elastic_sigma <= 0.0:
-            raise ValueError(f"the invariance term's elastic_sigma must be above 0 pixels, not {self.elastic_sigma}")
-        if self.erase < 0:
-            raise ValueError(f"the invariance term's erased square needs a side of at least 0 pixels, not {self.erase}")
-        if not 0 <= self.erased_copies <= self.copies:
-            raise ValueError(
-                f"the invariance term erases 0 to {self.copies} of its copies (0: all), not {self.erased_copies}"
-            )
-        if self.erased_copies and not self.erase:
-            raise ValueError(
-                f"the invariance term's erased_copies={self.erased_copies} says which copies lose a square: "
-                "set erase too"
-            )
-        if self.leads_from < 0:
-            raise ValueError(f"the invariance term leads from an update number, not {self.leads_from}")
-        if self.leads_from and not self.leads:
-            raise ValueError(f"leads_from={self.leads_from} says when the term starts leading: set leads too")
-        if self.leads and self.fakes:
-            raise ValueError(
-                "the invariance term cannot both lead Q's categorical code (leads) and train it on G's images (fakes)"
-            )
-
-    def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
-        """``copies`` transformed copies of the batch ``x``."""
-        blank = model.config.output_range[0]
-        copied = [
-            augment.random_warp(
-                x,
-                model.image_shape,
-                rng,
-                self.max_degrees,
-                self.max_shift,
-                blank,
-                max_scale=self.max_scale,
-                max_shear=self.max_shear,
-                elastic=self.elastic,
-                elastic_sigma=self.elastic_sigma,
-                deslant=self.deslant,
-            )
-            for _ in range(copies)
-        ]
-        if not self.erase:
-            return copied
-        kept = len(copied) - min(self.erased_copies or len(copied), len(copied))
-        erased = [augment.random_erase(c, model.image_shape, rng, self.erase, blank) for c in copied[kept:]]
-        return copied[:kept] + erased
-
-    def mutual_info(self, model: RegularizedGAN, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
-        """I(c; c') of every categorical code, summed."""
-        real_probs = model.categorical_probs(real.reg_dist_info)
-        copy_probs = zip(*(model.categorical_probs(c.reg_dist_info) for c in copies))
-        return tf.add_n([_paired_mutual_info(probs, copied) for probs, copied in zip(real_probs, copy_probs)])
-
-    def overcluster_mutual_info(self, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
-        """The same for the over-clustering head (IIC's auxiliary head: finer clusters shape D's body)."""
-        return _paired_mutual_info(real.overclusters, [c.overclusters for c in copies])
-
-
-def _paired_mutual_info(probs: tf.Tensor, copied: Sequence[tf.Tensor]) -> tf.Tensor:
-    """IIC's I(c; c') from one joint over the pairs of ``probs``' rows with each of ``copied``'s."""
-    tiled = tf.concat([probs] * len(copied), axis=0)
-    return losses.paired_cluster_mutual_info(tiled, tf.concat(list(copied), axis=0))
 
 
 class InfoGANStep:
@@ -180,8 +60,8 @@ class InfoGANStep:
     then move once per update instead of twice.
 
     ``info_reg_warmup``: beyond the original, every lambda grows linearly from 0 over that
-    many updates, so that Q's clusters of real images (the invariance term) can form before
-    G commits its categories to whatever GAN training happens to separate first.
+    many updates, so that what an extra term trains into Q can form before G commits its
+    categories to whatever GAN training happens to separate first.
 
     ``generator_average``: beyond the original, the decay of a moving average of G's
     weights taken in after every update (``averaging.WeightAverage``), for sampling; 0
@@ -192,72 +72,43 @@ class InfoGANStep:
     def __init__(
         self,
         model: RegularizedGAN,
-        batch_size: int,
-        discriminator_optimizer: keras.optimizers.Optimizer,
-        generator_optimizer: keras.optimizers.Optimizer,
+        optimizers: Optimizers,
         rng: tf.random.Generator,
-        info_reg_coeff: float = 1.0,
-        train_q: bool = False,
-        reuse_fake_batch: bool = False,
-        continuous_info_reg_coeff: float | None = None,
+        train: TrainConfig,
         strategy: tf.distribute.Strategy | None = None,
-        invariance: Invariance | None = None,
-        info_reg_warmup: int = 0,
-        generator_average: float = 0.0,
-        generator_average_from: int = 0,
+        terms: Sequence[ExtraTerm] = (),
     ):
         self.model = model
-        self.batch_size = batch_size
-        self.discriminator_optimizer = discriminator_optimizer
-        self.generator_optimizer = generator_optimizer
+        self.batch_size = train.batch_size
+        self.discriminator_optimizer, self.generator_optimizer = optimizers
         self.rng = rng
-        self.info_reg_coeff = info_reg_coeff
-        self.train_q = train_q
-        self.continuous_info_reg_coeff = continuous_info_reg_coeff
-        self.invariance = invariance if invariance and invariance.coeff else None
-        if self.invariance and not any(isinstance(d, Categorical) for d in model.reg_latent_dist.dists):
-            raise ValueError("the invariance term needs a categorical code in the latent spec")
-        if self.invariance and self.invariance.erase >= min(model.image_shape[:2]):
-            raise ValueError(
-                f"the invariance term's erased square ({self.invariance.erase} pixels a side) must be smaller than "
-                f"the {model.image_shape[0]}x{model.image_shape[1]} images"
-            )
-        if model.overcluster_head is not None and not self.invariance:
-            raise ValueError("an over-clustering head is trained only by the invariance term: set its coefficient > 0")
-        if (
-            self.invariance
-            and self.invariance.leads
-            and not all(isinstance(d, Categorical) for d in model.reg_disc_latent_dist.dists)
-        ):
-            raise ValueError(
-                "a leading invariance term (--invariance_leads) trains only categorical codes, so Q would not learn "
-                "the latent spec's Bernoulli codes: drop them or the option"
-            )
-        if self.invariance and self.invariance.fakes and reuse_fake_batch:
-            raise ValueError("the invariance term on G's images needs G's own batch, not reuse_fake_batch")
+        self.info_reg_coeff = train.info_reg_coeff
+        self.train_q = train.train_q
+        self.continuous_info_reg_coeff = train.continuous_info_reg_coeff
+        self.reuse_fake_batch = train.reuse_fake_batch
+        self.terms = tuple(terms)
+        for term in self.terms:
+            term.check(model, self.reuse_fake_batch)
+        if model.overcluster_head is not None and not any(t.trains_overclusters for t in self.terms):
+            raise ValueError("an over-clustering head is trained only by a term that trains it (the invariance term)")
+        self.generator_only_groups = tuple(sorted({g for t in self.terms for g in t.generator_only_groups}))
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
-        self.replica_batch_size = strategies.replica_batch_size(self.strategy, batch_size)
+        self.replica_batch_size = strategies.replica_batch_size(self.strategy, self.batch_size)
         self.distributed = strategies.is_distributed(self.strategy)
-        self.reuse_fake_batch = reuse_fake_batch
-        if info_reg_warmup < 0:
-            raise ValueError(f"the warm-up of lambda is a number of updates, not {info_reg_warmup}")
-        self.info_reg_warmup = info_reg_warmup
-        self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if info_reg_warmup else None
+        if train.info_reg_warmup < 0:
+            raise ValueError(f"the warm-up of lambda is a number of updates, not {train.info_reg_warmup}")
+        self.info_reg_warmup = train.info_reg_warmup
+        self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if self.info_reg_warmup else None
         """lambda's share this update (a warm-up only); set from the update number, so never checkpointed."""
-        delayed_lead = self.invariance is not None and self.invariance.leads and self.invariance.leads_from > 0
-        self.leads_share = tf.Variable(0.0, trainable=False, name="leads_share") if delayed_lead else None
-        """1 once the invariance term leads (``Invariance.leads_from``), 0 before; set from the update number."""
         self.generator_average = (
-            averaging.WeightAverage(model.generator_state, generator_average, generator_average_from)
-            if generator_average
+            averaging.WeightAverage(model.generator_state, train.generator_average, train.generator_average_from)
+            if train.generator_average
             else None
         )
-        discriminator_optimizer.build(model.discriminator_variables)
-        generator_optimizer.build(model.generator_variables)
-        self.learning_rates = tuple(
-            float(keras.ops.convert_to_numpy(o.learning_rate)) for o in (discriminator_optimizer, generator_optimizer)
-        )
+        self.discriminator_optimizer.build(model.discriminator_variables)
+        self.generator_optimizer.build(model.generator_variables)
+        self.learning_rates = tuple(float(keras.ops.convert_to_numpy(o.learning_rate)) for o in optimizers)
         self.log_keys = self._log_keys()
         self.check_keys = [*self.log_keys, "generator_loss (G step)"]
 
@@ -279,7 +130,7 @@ class InfoGANStep:
             ),
             "train_q": self.train_q,
             "reuse_fake_batch": self.reuse_fake_batch,
-            "invariance": dataclasses.asdict(self.invariance) if self.invariance else None,
+            **{term.name: term.settings() for term in self.terms},
             "info_reg_warmup": self.info_reg_warmup,
             "generator_average": self.generator_average.decay if self.generator_average else 0.0,
             "generator_average_from": self.generator_average.start if self.generator_average else 0,
@@ -312,27 +163,19 @@ class InfoGANStep:
             if "stddev" in dist.dist_info_keys:
                 keys += [f"max_std_{idx}", f"min_std_{idx}"]
         keys += ["MI", "CrossEnt", "max_real_d", "min_real_d", "max_fake_d", "min_fake_d"]
-        if self.invariance:
-            keys.append("MI_invariance")
-            if self.model.overcluster_head is not None:
-                keys.append("MI_overcluster")
-            if self.invariance.fakes:
-                keys.append("MI_disc_transformed")
+        for term in self.terms:
+            keys += term.log_keys(self.model)
         return keys
 
     def _loss(self, z: tf.Tensor, fake: Discrimination, real: Discrimination | None = None) -> losses.InfoGANLoss:
-        return losses.infogan_loss(
-            self.model,
-            z,
-            fake,
-            real,
-            self.info_reg_coeff,
-            self.train_q,
-            self.continuous_info_reg_coeff,
-            None if self.info_scale is None else self.info_scale.read_value(),
-            ("disc",) if self.invariance and self.invariance.leads else (),
-            None if self.leads_share is None else self.leads_share.read_value(),
+        regularization = losses.InfoRegularization(
+            self.info_reg_coeff, self.continuous_info_reg_coeff, self.train_q, self.generator_only_groups
         )
+        shares = [share for share in (t.generator_only_share() for t in self.terms) if share is not None]
+        scales = losses.LossScales(
+            None if self.info_scale is None else self.info_scale.read_value(), shares[0] if shares else None
+        )
+        return losses.infogan_loss(self.model, z, fake, real, regularization, scales)
 
     def _objective(self, loss: tf.Tensor, optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
         """What a replica differentiates: its loss as a share of the global batch's, loss-scaled where asked."""
@@ -346,41 +189,22 @@ class InfoGANStep:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
-        copies = self._copies(real_x, fake_x)
+        batches = [t.discriminator_batches(real_x, fake_x, model, self.rng) for t in self.terms]
         with tf.GradientTape() as tape:
-            real, fake, *copied = model.discriminate_real_fake_and_copies(
-                real_x, fake_x, copies, training=True, detach_q=q_only
+            real, fake, *extra = model.discriminate_real_fake_and_copies(
+                real_x, fake_x, [b for term_batches in batches for b in term_batches], training=True, detach_q=q_only
             )
             loss = self._loss(z, fake, real)
             objective = loss.discriminator_objective
-            terms = self._invariance_terms(z, real, copied) if self.invariance else {}
-            for term in terms.values():
-                objective -= self.invariance.coeff * term
+            term_values = {}
+            for term, term_extra in zip(self.terms, split_by_term(extra, [len(b) for b in batches])):
+                values = term.discriminator_terms(model, z, real, term_extra)
+                for value in values.values():
+                    objective -= term.weight * value
+                term_values.update(values)
             objective = self._objective(objective, self.discriminator_optimizer)
         apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
-        return {**self._logs(loss, real, fake), **terms}
-
-    def _copies(self, real_x: tf.Tensor, fake_x: tf.Tensor) -> list[tf.Tensor]:
-        """The invariance term's transformed batches: the real batch's copies, then the fake batch's."""
-        invariance = self.invariance
-        if not invariance:
-            return []
-        copies = invariance.transform(real_x, self.model, self.rng, invariance.copies)
-        return copies + invariance.transform(fake_x, self.model, self.rng, 1) if invariance.fakes else copies
-
-    def _invariance_terms(
-        self, z: tf.Tensor, real: Discrimination, copied: Sequence[Discrimination]
-    ) -> dict[str, tf.Tensor]:
-        """The parts of the invariance term that D's objective maximises, by the names they are logged under."""
-        invariance, model = self.invariance, self.model
-        if invariance.fakes:
-            *copied, fake_copy = copied
-        terms = {"MI_invariance": invariance.mutual_info(model, real, copied)}
-        if model.overcluster_head is not None:
-            terms["MI_overcluster"] = invariance.overcluster_mutual_info(real, copied)
-        if invariance.fakes:
-            terms["MI_disc_transformed"] = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
-        return terms
+        return {**self._logs(loss, real, fake), **term_values}
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
         terms = loss.mutual_info
@@ -405,20 +229,22 @@ class InfoGANStep:
         variables = self.model.generator_variables
         with tf.GradientTape() as tape:
             fake_x, _ = self.model.generate(z, training=True)
-            if self.invariance and self.invariance.fakes:
-                g_loss = self._generator_loss_with_transformed(z, fake_x)
-            else:
-                g_loss = self.generator_loss(z, fake_x)
+            g_loss = self._generator_loss_with_terms(z, fake_x)
             objective = self._objective(g_loss, self.generator_optimizer)
         apply_gradients(self.generator_optimizer, tape.gradient(objective, variables), variables)
         return g_loss
 
-    def _generator_loss_with_transformed(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
-        """G's loss, less the categorical codes' L_I read through a transformed copy of ``fake_x``."""
-        copy = self.invariance.transform(fake_x, self.model, self.rng, 1)
-        fake, fake_copy = self.model.discriminate_with_copies(fake_x, copy, training=True)
-        transformed_mi = losses.categorical_mutual_info(self.model, z, fake_copy.reg_dist_info)
-        return self._loss(z, fake).generator_loss - self.invariance.coeff * transformed_mi
+    def _generator_loss_with_terms(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
+        """G's loss, less each term's G-step scalars times its weight (read by Q beside ``fake_x``)."""
+        batches = [t.generator_batches(fake_x, self.model, self.rng) for t in self.terms]
+        if not any(batches):
+            return self.generator_loss(z, fake_x)
+        fake, *extra = self.model.discriminate_with_copies(fake_x, [b for bs in batches for b in bs], training=True)
+        g_loss = self._loss(z, fake).generator_loss
+        for term, term_extra in zip(self.terms, split_by_term(extra, [len(b) for b in batches])):
+            for value in term.generator_terms(self.model, z, term_extra).values():
+                g_loss -= term.weight * value
+        return g_loss
 
     def generator_step_on(self, z: tf.Tensor, fake_x: tf.Tensor, generator_tape: tf.GradientTape) -> tf.Tensor:
         """The G step on the D step's batch: D's gradient at ``fake_x``, pulled back through G's recorded pass."""
@@ -437,16 +263,14 @@ class InfoGANStep:
         """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
 
         ``update``: how many updates came before this one, which a warm-up of lambda, a
-        later lead of the invariance term and a later start of G's average need.
+        term's schedule and a later start of G's average need.
         """
         if self.info_scale is not None:
             if update is None:
                 raise ValueError("a warm-up of lambda (info_reg_warmup) needs the update number: pass update=")
             self.info_scale.assign(tf.minimum(1.0, tf.cast(update, tf.float32) / self.info_reg_warmup))
-        if self.leads_share is not None:
-            if update is None:
-                raise ValueError("a later lead of the invariance term (leads_from) needs the update: pass update=")
-            self.leads_share.assign(tf.cast(update >= self.invariance.leads_from, tf.float32))
+        for term in self.terms:
+            term.set_update(update)
         sample = self.model.latent_dist.sample_prior
         z = sample(self.batch_size, self.rng)
         generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)

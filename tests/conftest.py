@@ -20,6 +20,7 @@ from infogan_tf.evaluation import classifier  # noqa: E402
 from infogan_tf.experiment import Run, build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 from infogan_tf.models import ModelConfig  # noqa: E402
+from infogan_tf.terms import build_terms  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
@@ -88,16 +89,18 @@ def make_run(
 ) -> Run:
     """A run of the original MNIST model on ``dataset`` (random images by default), writing under ``tmp_path``.
 
-    ``trainer_kwargs``: ``TrainConfig`` fields, ``invariance`` and ``strategy``.
+    ``trainer_kwargs``: ``TrainConfig`` fields, ``strategy``, and ``invariance`` (its settings).
     """
     dataset = dataset or RandomImages()
-    extra = {k: trainer_kwargs.pop(k) for k in ("invariance", "strategy") if k in trainer_kwargs}
+    strategy = trainer_kwargs.pop("strategy", None)
+    invariance = trainer_kwargs.pop("invariance", None)
     trainer = build_trainer(
         ModelConfig.for_dataset(dataset, latent_spec, **(config_overrides or {})),
         TrainConfig(batch_size=batch_size, **trainer_kwargs),
         lambda start: dataset.train.batches(batch_size, seed=seed, start=start),
         seed=seed,
-        **extra,
+        strategy=strategy,
+        terms=build_terms({"invariance": invariance} if invariance else {}),
     )
     directories = (tmp_path / "logs", tmp_path / "ckt")
     run_config = RunConfig(snapshot_interval=snapshot_interval)

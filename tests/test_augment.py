@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 from scipy import ndimage
 
-from infogan_tf import augment
 from infogan_tf.evaluation import metrics
+from infogan_tf.invariance import augment
 
 
 def warp(images: np.ndarray, angles_deg, shifts, fill=0.0, scales=None, shears=None) -> np.ndarray:

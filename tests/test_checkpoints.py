@@ -10,7 +10,7 @@ from conftest import make_run
 
 import infogan_tf
 from infogan_tf.checkpoints import CheckpointError, read_model_config
-from infogan_tf.step import Invariance
+from infogan_tf.invariance.term import Invariance
 
 
 def files(root):

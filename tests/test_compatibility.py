@@ -26,9 +26,9 @@ from infogan_tf import experiment
 from infogan_tf.config import RunConfig, TrainConfig
 from infogan_tf.datasets import ImageDataset
 from infogan_tf.experiment import build_trainer
+from infogan_tf.invariance.term import Invariance, InvarianceTerm
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.models import ModelConfig
-from infogan_tf.step import Invariance
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -105,7 +105,10 @@ def test_twenty_updates_repeat_the_recorded_ones():
 def test_ten_invariance_updates_repeat_the_recorded_ones():
     golden = json.loads((DATA / "golden_invariance_updates.json").read_text())
     trainer = build_trainer(
-        ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)), TrainConfig(batch_size=8), seed=0, invariance=Invariance(1.0)
+        ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)),
+        TrainConfig(batch_size=8),
+        seed=0,
+        terms=[InvarianceTerm(Invariance(1.0))],
     )
     assert trainer.train_step.check_keys == golden["check_keys"]
     per_update = []

@@ -7,7 +7,7 @@ from conftest import make_run
 
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation import classifier, report, summary
-from infogan_tf.step import Invariance
+from infogan_tf.invariance.term import Invariance
 
 
 @pytest.fixture(scope="module")

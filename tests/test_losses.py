@@ -7,6 +7,7 @@ from scipy import special
 
 from infogan_tf import losses
 from infogan_tf.distributions import Categorical, Product, Uniform
+from infogan_tf.invariance.term import paired_cluster_mutual_info
 from infogan_tf.models import Discrimination, ModelConfig
 
 RNG = np.random.default_rng(1)
@@ -48,13 +49,19 @@ def test_mutual_info_of_a_uniform_code_uses_its_true_entropy():
     np.testing.assert_allclose(term.mi, math.log(2) - best_cross_ent, atol=1e-5)
 
 
+def loss_of(model, z, fake, real=None, info_scale=None, generator_only_share=None, **regularization):
+    """``losses.infogan_loss`` with its settings as keywords (``InfoRegularization``'s fields)."""
+    scales = losses.LossScales(info_scale, generator_only_share)
+    return losses.infogan_loss(model, z, fake, real, losses.InfoRegularization(**regularization), scales)
+
+
 def test_the_whole_objective_matches_an_independent_computation(tmp_path):
     """L_I per group from numpy, and the D and G losses the original formed from them."""
     model = make_run(tmp_path).trainer.model
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
     x, _ = model.generate(z, training=False)
     fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
-    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7)
+    loss = loss_of(model, z, fake, real, info_reg_coeff=0.7)
     info = fake.reg_dist_info
     codes = z.numpy()[:, 62:72]
     cross_ent = -np.mean(np.sum(np.log(info["id_0_prob"].numpy() + 1e-8) * codes, axis=1))
@@ -73,7 +80,7 @@ def test_the_whole_objective_matches_an_independent_computation(tmp_path):
     np.testing.assert_allclose(loss.discriminator_loss, gan_d - 0.7 * total_mi, rtol=1e-5)
     np.testing.assert_allclose(loss.discriminator_objective, loss.discriminator_loss)
     np.testing.assert_allclose(loss.generator_loss, gan_g - 0.7 * total_mi, rtol=1e-5)
-    g_only = losses.infogan_loss(model, z, fake, info_reg_coeff=0.7)
+    g_only = loss_of(model, z, fake, info_reg_coeff=0.7)
     assert g_only.discriminator_loss is None and float(g_only.generator_loss) == float(loss.generator_loss)
 
 
@@ -83,16 +90,16 @@ def test_the_papers_smaller_continuous_lambda_weights_only_the_continuous_codes(
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(1))
     x, _ = model.generate(z, training=False)
     fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
-    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=1.0, continuous_info_reg_coeff=0.1)
+    loss = loss_of(model, z, fake, real, info_reg_coeff=1.0, continuous_info_reg_coeff=0.1)
     groups = loss.mutual_info.groups
     penalty = 1.0 * float(groups["disc"].mi) + 0.1 * float(groups["cont"].mi)
     gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
     np.testing.assert_allclose(loss.discriminator_loss, gan_d - penalty, rtol=1e-5)
     np.testing.assert_allclose(loss.generator_loss, float(losses.generator_loss(fake.d_logit)) - penalty, rtol=1e-5)
-    only_cont = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.0, continuous_info_reg_coeff=0.5)
+    only_cont = loss_of(model, z, fake, real, info_reg_coeff=0.0, continuous_info_reg_coeff=0.5)
     np.testing.assert_allclose(only_cont.discriminator_loss, gan_d - 0.5 * float(groups["cont"].mi), rtol=1e-5)
-    same = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, continuous_info_reg_coeff=0.7)
-    original = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7)
+    same = loss_of(model, z, fake, real, info_reg_coeff=0.7, continuous_info_reg_coeff=0.7)
+    original = loss_of(model, z, fake, real, info_reg_coeff=0.7)
     assert float(same.generator_loss) == float(original.generator_loss)
 
 
@@ -101,7 +108,7 @@ def test_a_warm_up_scales_every_lambda_in_both_losses(tmp_path):
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(2))
     x, _ = model.generate(z, training=False)
     fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
-    scaled = losses.infogan_loss(
+    scaled = loss_of(
         model, z, fake, real, info_reg_coeff=1.0, continuous_info_reg_coeff=0.1, info_scale=tf.constant(0.25)
     )
     groups = scaled.mutual_info.groups
@@ -109,7 +116,7 @@ def test_a_warm_up_scales_every_lambda_in_both_losses(tmp_path):
     gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
     np.testing.assert_allclose(scaled.discriminator_loss, gan_d - penalty, rtol=1e-5)
     np.testing.assert_allclose(scaled.generator_loss, float(losses.generator_loss(fake.d_logit)) - penalty, rtol=1e-5)
-    off = losses.infogan_loss(model, z, fake, real, info_reg_coeff=1.0, info_scale=tf.constant(0.0))
+    off = loss_of(model, z, fake, real, info_reg_coeff=1.0, info_scale=tf.constant(0.0))
     assert float(off.generator_loss) == float(losses.generator_loss(fake.d_logit))
     assert off.mutual_info.total.mi.numpy() != 0  # still measured and logged
 
@@ -124,7 +131,7 @@ def test_a_group_left_to_g_leaves_ds_loss_and_its_gradient_but_not_gs(tmp_path):
     d_logit = model.discriminate(x, training=False, with_q=False).d_logit
     with tf.GradientTape(persistent=True) as tape:
         fake = Discrimination(tf.sigmoid(d_logit), d_logit, model.reg_latent_dist.activate_dist(flat))
-        loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, generator_only_groups=("disc",))
+        loss = loss_of(model, z, fake, real, info_reg_coeff=0.7, generator_only_groups=("disc",))
     groups = loss.mutual_info.groups
     gan_d = float(losses.discriminator_loss(real.d_logit, d_logit))
     np.testing.assert_allclose(loss.discriminator_loss, gan_d - 0.7 * float(groups["cont"].mi), rtol=1e-5)
@@ -143,12 +150,12 @@ def test_a_share_of_a_group_left_to_g_interpolates_ds_loss_and_leaves_gs(tmp_pat
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(5))
     x, _ = model.generate(z, training=False)
     fake, real = model.discriminate(x, training=False), model.discriminate(x[::-1], training=False, with_q=False)
-    whole = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.7, info_scale=tf.constant(0.5))
+    whole = loss_of(model, z, fake, real, info_reg_coeff=0.7, info_scale=tf.constant(0.5))
     groups = whole.mutual_info.groups
     disc, cont = float(groups["disc"].mi), float(groups["cont"].mi)
     gan_d = float(losses.discriminator_loss(real.d_logit, fake.d_logit))
     for share in (0.0, 0.25, 1.0):
-        loss = losses.infogan_loss(
+        loss = loss_of(
             model,
             z,
             fake,
@@ -168,11 +175,11 @@ def test_the_baseline_trains_q_on_l_i_without_penalising_d_or_g(tmp_path):
     z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(0))
     x, _ = model.generate(z, training=False)
     fake, real = model.discriminate(x, training=False), model.discriminate(x, training=False, with_q=False)
-    loss = losses.infogan_loss(model, z, fake, real, info_reg_coeff=0.0, train_q=True)
+    loss = loss_of(model, z, fake, real, info_reg_coeff=0.0, train_q=True)
     np.testing.assert_allclose(loss.discriminator_loss, losses.discriminator_loss(real.d_logit, fake.d_logit))
     np.testing.assert_allclose(loss.discriminator_objective, loss.discriminator_loss - loss.mutual_info.total.mi)
     np.testing.assert_allclose(loss.generator_loss, losses.generator_loss(fake.d_logit))
-    assert losses.infogan_loss(model, z, fake, info_reg_coeff=0.0).mutual_info is None  # G step: not computed
+    assert loss_of(model, z, fake, info_reg_coeff=0.0).mutual_info is None  # G step: not computed
 
 
 def numpy_iic(p: np.ndarray, q: np.ndarray) -> float:
@@ -186,11 +193,11 @@ def test_paired_cluster_mutual_info_is_iics_and_bounded_by_log_k():
     rng = np.random.default_rng(0)
     p = special.softmax(rng.normal(size=(16, 5)), axis=1).astype(np.float32)
     q = special.softmax(rng.normal(size=(16, 5)), axis=1).astype(np.float32)
-    np.testing.assert_allclose(losses.paired_cluster_mutual_info(p, q), numpy_iic(p, q), rtol=1e-4)
+    np.testing.assert_allclose(paired_cluster_mutual_info(p, q), numpy_iic(p, q), rtol=1e-4)
     one_hot = np.eye(5, dtype=np.float32)[np.arange(20) % 5]
-    np.testing.assert_allclose(losses.paired_cluster_mutual_info(one_hot, one_hot), math.log(5), rtol=1e-5)
+    np.testing.assert_allclose(paired_cluster_mutual_info(one_hot, one_hot), math.log(5), rtol=1e-5)
     uniform = np.full((20, 5), 0.2, np.float32)
-    np.testing.assert_allclose(losses.paired_cluster_mutual_info(uniform, one_hot), 0.0, atol=1e-6)
+    np.testing.assert_allclose(paired_cluster_mutual_info(uniform, one_hot), 0.0, atol=1e-6)
 
 
 def test_categorical_mutual_info_is_log_k_less_the_cross_entropy_of_the_categorical_code_alone():

@@ -12,10 +12,10 @@ from conftest import RandomImages, changed, make_run, real_batch, snapshot
 
 from infogan_tf.callbacks import ProgressBar
 from infogan_tf.datasets import MnistDataset
+from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import Discrimination, ModelConfig
-from infogan_tf.step import Invariance
 from infogan_tf.trainer import Callback, StopTraining
 
 
@@ -342,12 +342,12 @@ def test_an_invariance_term_that_leads_from_update_2_trains_as_without_the_lead_
         before = snapshot(later.model.discriminator_variables)
         for trainer in (later, never):
             trainer.update(real_batch())
-        shares.append(float(later.train_step.leads_share.numpy()))
+        shares.append(float(later.train_step.terms[0].generator_only_share().numpy()))
         if k < 2:
             for a, b in zip(later.model.discriminator_variables, never.model.discriminator_variables):
                 np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     assert shares == [0.0, 0.0, 1.0]
-    assert from_start.train_step.leads_share is None
+    assert from_start.train_step.terms[0].generator_only_share() is None
     assert any(changed(before, later.model.discriminator_variables))
     moved_apart = zip(later.model.discriminator_variables, never.model.discriminator_variables)
     assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in moved_apart)

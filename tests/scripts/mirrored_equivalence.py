@@ -25,7 +25,7 @@ from infogan_tf.datasets import ImageDataset  # noqa: E402
 from infogan_tf.experiment import build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 from infogan_tf.models import ModelConfig  # noqa: E402
-from infogan_tf.step import InfoGANStep  # noqa: E402
+from infogan_tf.step import InfoGANStep, Optimizers  # noqa: E402
 from infogan_tf.trainer import InfoGANTrainer  # noqa: E402
 
 strategies.split_cpu(2)
@@ -44,15 +44,9 @@ def sgd_trainer(config: ModelConfig, strategy: tf.distribute.Strategy, reuse: bo
     keras.utils.set_random_seed(0)
     with strategy.scope():
         model = config.build()
-        step = InfoGANStep(
-            model,
-            BATCH,
-            keras.optimizers.SGD(0.01),
-            keras.optimizers.SGD(0.01),
-            tf.random.Generator.from_seed(0),
-            reuse_fake_batch=reuse,
-            strategy=strategy,
-        )
+        optimizers = Optimizers(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+        train = TrainConfig(batch_size=BATCH, reuse_fake_batch=reuse)
+        step = InfoGANStep(model, optimizers, tf.random.Generator.from_seed(0), train, strategy)
         return InfoGANTrainer(step, None)
 
 
