@@ -37,6 +37,7 @@ from infogan_tf.optimizers import BATCH_SCALING_RULES
 from infogan_tf.presets import PRESETS
 from infogan_tf.restarts import CRITERIA, INVARIANCE_MI, SEED_STRIDE, shared_candidates
 from infogan_tf.strategies import STRATEGIES
+from infogan_tf.terms import TERMS
 from infogan_tf.trainer import TrainingInterrupted
 
 FLAGS = flags.FLAGS
@@ -608,6 +609,37 @@ FIELD_OF_FLAG: dict[str, str] = {
 """Each flag's config field (a dotted path); the flags not here (--preset, --checkpoint, sampling's) are commands'."""
 
 
+_BUILT_IN_TERMS = ("invariance",)
+"""Terms whose flags are defined above by hand (their names predate the registry)."""
+
+
+def _term_flag(term: str, field: dataclasses.Field) -> str:
+    return f"{term}_{field.name}"
+
+
+def define_term_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+    """A flag per settings field of every registered term that has none yet: ``--<term>_<field>``."""
+    definers = {
+        bool: flags.DEFINE_boolean,
+        int: flags.DEFINE_integer,
+        float: flags.DEFINE_float,
+        str: flags.DEFINE_string,
+    }
+    for term, spec in TERMS.items():
+        if term in _BUILT_IN_TERMS:
+            continue
+        defaults = spec.settings()
+        for field in dataclasses.fields(spec.settings):
+            name, default = _term_flag(term, field), getattr(defaults, field.name)
+            if name in flag_values:
+                continue
+            define = definers.get(type(default))
+            if define is None:
+                raise TypeError(f"term {term!r}: field {field.name} needs a bool, int, float or str default")
+            help_text = field.metadata.get("help", f"The {term} term's {field.name} (beyond the paper).")
+            define(name, default, help_text, flag_values=flag_values)
+
+
 def experiment_config(flag_values: flags.FlagValues = FLAGS) -> ExperimentConfig:
     """The config the parsed flags describe (a ``ValueError`` names a setting the config refuses)."""
     config = DEFAULT
@@ -616,7 +648,14 @@ def experiment_config(flag_values: flags.FlagValues = FLAGS) -> ExperimentConfig
         if name == "seeds":
             value = tuple(int(s) for s in value or ())
         config = configs.replace(config, path, value)
-    return config
+    terms = {
+        term: spec.settings(
+            **{f.name: flag_values[_term_flag(term, f)].value for f in dataclasses.fields(spec.settings)}
+        )
+        for term, spec in TERMS.items()
+        if term not in _BUILT_IN_TERMS
+    }
+    return dataclasses.replace(config, terms=terms)
 
 
 # Presets ---------------------------------------------------------------------------------------------------------
@@ -763,6 +802,7 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
     """
 
     tf.get_logger().setLevel(logging.WARNING)  # tf.distribute logs every collective it plans at INFO
+    define_term_flags()
     preset = preset_named_in(sys.argv)
     for name, value in {**settings, **(PRESETS[preset].settings if preset else {})}.items():
         FLAGS.set_default(name, value)
