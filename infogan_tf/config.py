@@ -11,10 +11,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from infogan_tf.invariance.restarts import INVARIANCE_MI
 from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.networks import ORIGINAL_LEAK
-from infogan_tf.restarts import INVARIANCE_MI
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,11 +17,12 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import keras
 import tensorflow as tf
 
-from infogan_tf import restarts, strategies
+from infogan_tf import strategies
 from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
     UPDATE_SETTINGS,
@@ -34,9 +35,7 @@ from infogan_tf.checkpoints import (
 )
 from infogan_tf.config import ExperimentConfig, RunConfig, TrainConfig
 from infogan_tf.datasets import DATASETS, ImageDataset
-from infogan_tf.distributions import Categorical
 from infogan_tf.evaluation import classifier, report, summary
-from infogan_tf.latent_spec import parse_latent_spec
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
 from infogan_tf.step import InfoGANStep, Optimizers
@@ -359,111 +358,63 @@ def start_run(
     return run
 
 
-def every_run(
-    base: str, runs: list[tuple[int, str]], strategy: tf.distribute.Strategy, config: ExperimentConfig
-) -> list[tuple[int, str]]:
-    """(seed, name) of each run the command may train: with restarts, every candidate of every seed."""
-    count = config.restarts.count
-    if count == 1:
-        return runs
-    if strategies.is_multi_worker(strategy):
-        raise SetupError("--restarts reads each candidate's score from the chief's logs: run it on one worker")
-    return [(c.seed, c.name) for seed, name in runs for c in restarts.candidates(seed, name, base, count)]
+class RunChooser(Protocol):
+    """Picks, for each seed, the run that trains on (e.g. restarts: several candidates, one chosen)."""
 
+    def check(self, dataset: ImageDataset) -> None:
+        """Refuse (``SetupError``) what cannot be chosen on this dataset, before anything is trained."""
 
-def check_restart_criterion(dataset: ImageDataset, config: ExperimentConfig) -> None:
-    """``category_entropy`` reads the first categorical code of Q; a run without one cannot be scored by it."""
-    if config.restarts.count == 1 or config.restarts.criterion != restarts.CATEGORY_ENTROPY:
-        return
-    spec = model_config(dataset, config).latent_spec
-    if not any(reg and isinstance(dist, Categorical) for dist, reg in parse_latent_spec(spec)):
-        raise SetupError(
-            f"--restart_criterion={restarts.CATEGORY_ENTROPY} reads a categorical code, and the latent spec "
-            f"'{spec}' has none marked ':reg'; choose --restart_criterion={restarts.INVARIANCE_MI} or add one"
-        )
+    def runs(self, base: str, runs: list[tuple[int, str]], strategy: tf.distribute.Strategy) -> list[tuple[int, str]]:
+        """(seed, name) of every run it may train, for the setup's checks."""
 
-
-def candidate_score(run: Run, dataset: ImageDataset, config: ExperimentConfig) -> float:
-    """The candidate's restart criterion at the selection update, from its logs or its checkpoint of that update."""
-    at, criterion = config.restarts.select_at, config.restarts.criterion
-    if criterion == restarts.INVARIANCE_MI:
-        return restarts.score(run.log_dir, at)
-    kept = restarts.kept_score(run.log_dir, criterion, at)
-    if kept is not None:
-        return kept
-    checkpoint = run.checkpoint_dir / f"{run.checkpoint.name}-{at}"
-    if not Path(f"{checkpoint}.index").is_file():
-        raise restarts.SelectionError(
-            f"{checkpoint}, the candidate's checkpoint of update {at}, is gone and its score was not kept in "
-            f"{run.log_dir / restarts.SCORE_FILE}, so it cannot be scored by {criterion}; give the command a new "
-            "--exp_name (this run is left as it is)"
-        )
-    loaded = load(checkpoint, generator="trained")
-    index = report.categorical_index(loaded)
-    categories = report.categorical_predictions(loaded, dataset.train.images)
-    value = restarts.category_entropy(categories, loaded.model.reg_latent_dist.dists[index].dim)
-    restarts.keep_score(run.log_dir, criterion, at, value, str(checkpoint))
-    return value
-
-
-def record_choice(
-    seed: int, exp_name: str, scored: list[tuple[restarts.Candidate, float]], config: ExperimentConfig
-) -> restarts.Candidate:
-    """The candidate with the highest score, written with every score to ``restarts.json`` in the seed's logs."""
-    at, criterion = config.restarts.select_at, config.restarts.criterion
-    chosen = restarts.choose(scored)
-    written = restarts.write_selection(Path(config.run.root_log_dir) / exp_name, at, scored, chosen, criterion)
-    listed = ", ".join(f"{c.name} {s:.5f}" for c, s in scored)
-    print(f"Seed {seed}'s restarts, {criterion} at update {at}: {listed}; {chosen.name} trains on ({written})")
-    return chosen
+    def choose(self, experiment: Experiment, seed: int, exp_name: str) -> tuple[int, str]:
+        """Train what it needs through ``experiment.train_run``; the (seed, name) of the run that trains on."""
 
 
 class Experiment:
-    """One training command: its runs, trained (each candidate first, with restarts) and evaluated in turn.
+    """One training command: its runs, trained (after a ``chooser``'s candidates, where given) and evaluated.
 
     ``run`` is the run in progress (or the last one), for the command layer's messages
     about its checkpoints when something stops it.
     """
 
-    def __init__(self, config: ExperimentConfig, strategy: tf.distribute.Strategy, record: RunRecord | None = None):
-        self.config, self.strategy, self.record = config, strategy, record
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        strategy: tf.distribute.Strategy,
+        record: RunRecord | None = None,
+        chooser: RunChooser | None = None,
+    ):
+        self.config, self.strategy, self.record, self.chooser = config, strategy, record, chooser
         self.dataset = DATASETS[config.dataset](config.data_dir)
         self.base, self.runs = run_names(config)
         self.run: Run | None = None
 
+    def train_run(self, seed: int, exp_name: str, config: ExperimentConfig) -> Run:
+        """One run built under ``config``, restored, trained; returned for its logs and checkpoints."""
+        self.run = start_run(seed, exp_name, self.dataset, config, self.strategy, self.record)
+        self.run.train()
+        return self.run
+
     def train(self) -> dict[int, dict]:
         """Train (and evaluate) every run; returns each seed's results."""
-        config, dataset = self.config, self.dataset
-        check_restart_criterion(dataset, config)
-        sample_classifier = check_run_setup(dataset, every_run(self.base, self.runs, self.strategy, config), config)
+        config, dataset, chooser = self.config, self.dataset, self.chooser
+        if chooser:
+            chooser.check(dataset)
+        every = chooser.runs(self.base, self.runs, self.strategy) if chooser else self.runs
+        sample_classifier = check_run_setup(dataset, every, config)
         results = {}
         for seed, exp_name in self.runs:
             run_config = config
-            if config.restarts.count > 1:
-                seed, exp_name = self._choose(seed, exp_name)
+            if chooser:
+                seed, exp_name = chooser.choose(self, seed, exp_name)
                 run_config = dataclasses.replace(config, run=dataclasses.replace(config.run, resume="latest"))
-            self.run = start_run(seed, exp_name, dataset, run_config, self.strategy, self.record)
-            self.run.train()
-            if config.evaluation.evaluate and self.run.chief:
+            run = self.train_run(seed, exp_name, run_config)
+            if config.evaluation.evaluate and run.chief:
                 sample_classifier = sample_classifier or load_classifier(dataset, config)
                 results[seed] = evaluate_run(exp_name, seed, dataset, sample_classifier, config)
         summarize(self.base, results, config)
         return results
-
-    def _choose(self, seed: int, exp_name: str) -> tuple[int, str]:
-        """Each candidate to the selection update, scored; the chosen one's (seed, name)."""
-        config = self.config
-        until = config.restarts.select_at // config.train.updates_per_epoch
-        candidate_config = dataclasses.replace(config, train=dataclasses.replace(config.train, max_epoch=until))
-        scored = []
-        for candidate in restarts.candidates(seed, exp_name, self.base, config.restarts.count):
-            self.run = start_run(
-                candidate.seed, candidate.name, self.dataset, candidate_config, self.strategy, self.record
-            )
-            self.run.train()
-            scored.append((candidate, candidate_score(self.run, self.dataset, config)))
-        chosen = record_choice(seed, exp_name, scored, config)
-        return chosen.seed, chosen.name
 
 
 def evaluate_experiment(config: ExperimentConfig, checkpoint: str | None = None, seed_given: bool = False) -> None:

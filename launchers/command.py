@@ -24,18 +24,19 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from infogan_tf import config as configs
-from infogan_tf import experiment, export, process, restarts, sampling
+from infogan_tf import experiment, export, process, sampling
 from infogan_tf.averaging import GENERATOR_WEIGHTS, check_decay
 from infogan_tf.checkpoints import CheckpointError, is_resume_source, load
 from infogan_tf.config import ExperimentConfig
 from infogan_tf.datasets import DATA_DIR_ENV, DATASETS, DataError
 from infogan_tf.evaluation.classifier import ClassifierError
+from infogan_tf.invariance import restarts, selection
+from infogan_tf.invariance.presets import PRESETS
+from infogan_tf.invariance.restarts import CRITERIA, INVARIANCE_MI, SEED_STRIDE, shared_candidates
 from infogan_tf.latent_spec import LatentSpecError, parse_latent_spec
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.networks import LAYER_KITS, NETWORK_TYPES, PRECISIONS
 from infogan_tf.optimizers import BATCH_SCALING_RULES
-from infogan_tf.presets import PRESETS
-from infogan_tf.restarts import CRITERIA, INVARIANCE_MI, SEED_STRIDE, shared_candidates
 from infogan_tf.strategies import STRATEGIES
 from infogan_tf.terms import TERMS
 from infogan_tf.trainer import TrainingInterrupted
@@ -188,7 +189,7 @@ flags.DEFINE_enum(
     "preset",
     None,
     sorted(PRESETS),
-    "Named settings beyond the original's (infogan_tf/presets.py); each flag it sets can still be given.",
+    "Named settings beyond the original's (infogan_tf/invariance/presets.py); each flag it sets can still be given.",
 )
 flags.DEFINE_float("generator_learning_rate", DEFAULT.train.generator_learning_rate, "Adam learning rate of G.")
 flags.DEFINE_float(
@@ -672,12 +673,18 @@ def preset_named_in(argv: Sequence[str]) -> str | None:
     return probe.preset if probe.preset in PRESETS else None
 
 
+def preset_flags(name: str) -> dict[str, Any]:
+    """The preset's values by the flags that set them."""
+    flag_of_field = {path: flag for flag, path in FIELD_OF_FLAG.items()}
+    return {flag_of_field[path]: value for path, value in PRESETS[name].settings.items()}
+
+
 def preset_line(flag_values: flags.FlagValues = FLAGS) -> str:
     """What ``--preset`` set, and what the command line kept for itself."""
-    preset = PRESETS[flag_values.preset]
-    own = [name for name in preset.settings if flag_values[name].present]
+    names = list(preset_flags(flag_values.preset))
+    own = [name for name in names if flag_values[name].present]
     kept = f"; the command line's own: {', '.join('--' + n for n in own)}" if own else ""
-    values = " ".join(f"--{name}={flag_values[name].value}" for name in preset.settings)
+    values = " ".join(f"--{name}={flag_values[name].value}" for name in names)
     return f"Preset {flag_values.preset}: {values}{kept}"
 
 
@@ -720,7 +727,8 @@ def _train_main(argv: list[str]) -> None:
     try:
         config = experiment_config()
         strategy = experiment.make_strategy(config)
-        command = experiment.Experiment(config, strategy, record=run_flags)
+        chooser = selection.Restarts(config) if config.restarts.count > 1 else None
+        command = experiment.Experiment(config, strategy, record=run_flags, chooser=chooser)
         if not config.run.exp_name:  # the name is a new timestamp each time: the same command would start another run
             process.set_rerun_command(f"rerun the same command with --exp_name={command.base}")
         command.train()
@@ -804,7 +812,7 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
     tf.get_logger().setLevel(logging.WARNING)  # tf.distribute logs every collective it plans at INFO
     define_term_flags()
     preset = preset_named_in(sys.argv)
-    for name, value in {**settings, **(PRESETS[preset].settings if preset else {})}.items():
+    for name, value in {**settings, **(preset_flags(preset) if preset else {})}.items():
         FLAGS.set_default(name, value)
     for flag in FLAGS.flags_by_module_dict().get(__name__, []):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # so --help lists them, not only --helpfull

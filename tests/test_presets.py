@@ -7,21 +7,28 @@ import sys
 import pytest
 from absl import flags
 from conftest import REPO
-from infogan_tf_launchers.command import preset_named_in
+from infogan_tf_launchers.command import preset_flags, preset_named_in
 
-from infogan_tf.presets import PRESETS, Preset
+from infogan_tf import config as configs
+from infogan_tf.config import ExperimentConfig
+from infogan_tf.invariance.presets import PRESETS, Preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_every_setting_of_a_preset_is_a_flag_value_its_parser_accepts(name):
-    for flag, value in PRESETS[name].settings.items():
+def test_every_setting_of_a_preset_is_a_config_field_and_a_value_its_flag_accepts(name):
+    flag_values = preset_flags(name)
+    assert len(flag_values) == len(PRESETS[name].settings)
+    for flag, value in flag_values.items():
         parsed = flags.FLAGS[flag].parser.parse(str(value))
         assert parsed == value, flag
+    config = PRESETS[name].apply(ExperimentConfig())
+    for path, value in PRESETS[name].settings.items():
+        assert configs.get(config, path) == value != configs.get(ExperimentConfig(), path), path
 
 
 def test_a_preset_must_say_why_for_each_setting():
     with pytest.raises(ValueError, match="a reason for each setting"):
-        Preset("x", {"invariance_coeff": 1.0}, {})
+        Preset("x", {"invariance.coeff": 1.0}, {})
 
 
 @pytest.mark.parametrize(

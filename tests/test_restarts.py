@@ -10,11 +10,11 @@ import scipy.stats
 import tensorflow as tf
 from conftest import REPO
 
-from infogan_tf import restarts
 from infogan_tf.checkpoints import load
 from infogan_tf.datasets import MnistDataset
 from infogan_tf.evaluation.report import categorical_predictions
-from infogan_tf.restarts import Candidate
+from infogan_tf.invariance import restarts
+from infogan_tf.invariance.restarts import Candidate
 
 
 def test_candidates_are_the_seeds_own_run_then_runs_of_seeds_a_stride_apart():

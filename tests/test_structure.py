@@ -24,9 +24,9 @@ RANKS = {
     "invariance.augment": 0,
     "terms": 0,
     "averaging": 0,
-    "presets": 0,
     "latent_spec": 1,
-    "restarts": 1,
+    "invariance.restarts": 1,
+    "invariance.ablation": 2,
     "networks": 1,
     "losses": 1,
     "evaluation.classifier": 1,
@@ -36,6 +36,7 @@ RANKS = {
     "visualize": 3,
     "trainer": 4,
     "config": 4,
+    "invariance.presets": 5,
     "checkpoints": 4,
     "callbacks": 5,
     "evaluation.report": 5,
@@ -43,6 +44,7 @@ RANKS = {
     "sampling": 5,
     "export": 5,
     "experiment": 7,
+    "invariance.selection": 8,
 }
 
 

@@ -1,8 +1,9 @@
 """Restarts chosen without labels: several candidate runs per seed; the one with the highest score trains on.
 
 Which seed fails (G writing two digits with one category) is settled early and by
-chaos: the same seed under another summation order of one gradient succeeds (README,
-#14). Two scores read it without a label, long before the schedule ends:
+chaos: the same seed under another summation order of one gradient succeeds
+(docs/beyond_the_paper.md). Two scores read it without a label, long before the schedule
+ends:
 
 - ``invariance_mi``: the invariance term's own I(c; c') of real images and their copies,
   as logged. It is lower in the runs that fail, already at update 2,000, and IIC chooses
@@ -12,7 +13,7 @@ chaos: the same seed under another summation order of one gradient succeeds (REA
   frequent, a run that gives one digit's style another digit's category makes one
   category larger and one smaller, and this entropy lower. It is the H(c) half of
   I(c; c'), measured once over the whole training set: the invariance term estimates it
-  per batch, where a difference of 0.0007 nats, what separates such runs, is lost.
+  per batch, where the small difference that separates such runs is lost.
 
 Candidate 0 is the seed's own run; candidate r is the run of seed ``seed + r * SEED_STRIDE``,
 named as that seed's run would be, so a candidate is an ordinary run (it resumes,
