@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from infogan_tf import strategies
 from infogan_tf.config import TrainConfig
-from infogan_tf.datasets import ImageDataset
+from infogan_tf.data import ImageDataset
 from infogan_tf.experiment import build_trainer
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.models import ModelConfig, RegularizedGAN

@@ -26,7 +26,7 @@ prefer_onednn()  # before TensorFlow loads
 from common import make_trainer  # noqa: E402
 
 from infogan_tf.checkpoints import LoadedModel, checkpoint_paths, load  # noqa: E402
-from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.data import DATA_DIR_ENV, MnistDataset, resolve_data_dir  # noqa: E402
 from infogan_tf.evaluation.metrics import clustering_errors, confusion  # noqa: E402
 from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics  # noqa: E402
 from infogan_tf.trainer import Callback, StopTraining  # noqa: E402
@@ -127,7 +127,7 @@ def read_run(args, accuracy: Accuracy) -> list[dict]:
 def main(argv=None) -> None:
     args = parse_args(argv)
     targets = [float(t) for t in args.targets.split(",")]
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = resolve_data_dir(args.data_dir, DATA_DIR_ENV)
     dataset = MnistDataset(data_dir)
     accuracy = Accuracy(dataset, limit=500 if args.smoke else None)
     curve = read_run(args, accuracy) if args.from_run else train_and_watch(args, dataset, accuracy, targets)

@@ -37,7 +37,7 @@ from common import make_trainer, matmul_peak_gflops, random_batch, step_flops, s
 from matplotlib.figure import Figure  # noqa: E402
 
 from infogan_tf import strategies  # noqa: E402
-from infogan_tf.datasets import MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.data import DATA_DIR_ENV, MnistDataset, resolve_data_dir  # noqa: E402
 from infogan_tf.invariance.term import Invariance  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +250,7 @@ def main(argv=None) -> None:
     for precision in precisions:
         for batch in map(int, args.batch_sizes.split(",")):
             record(measure(batch, args.sweep_mode, precision, args), part="sweep", sweep=True)
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = resolve_data_dir(args.data_dir, DATA_DIR_ENV)
     if data_dir:
         dataset = MnistDataset(data_dir)
         for precision in precisions:

@@ -34,7 +34,7 @@ from infogan_tf.checkpoints import (
     trained_seed,
 )
 from infogan_tf.config import ExperimentConfig, RunConfig, TrainConfig
-from infogan_tf.datasets import DATASETS, ImageDataset
+from infogan_tf.data import DATASETS, ImageDataset
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate

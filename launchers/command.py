@@ -28,7 +28,7 @@ from infogan_tf import experiment, export, process, sampling
 from infogan_tf.averaging import GENERATOR_WEIGHTS, check_decay
 from infogan_tf.checkpoints import CheckpointError, is_resume_source, load
 from infogan_tf.config import ExperimentConfig
-from infogan_tf.datasets import DATA_DIR_ENV, DATASETS, DataError
+from infogan_tf.data import DATA_DIR_ENV, DATASETS, DataError
 from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.invariance import restarts, selection
 from infogan_tf.invariance.presets import PRESETS
@@ -44,7 +44,7 @@ from infogan_tf.trainer import TrainingInterrupted
 FLAGS = flags.FLAGS
 DEFAULT = ExperimentConfig()
 
-flags.DEFINE_string("dataset", DEFAULT.dataset, "Training data: a registered dataset (infogan_tf.datasets.DATASETS).")
+flags.DEFINE_string("dataset", DEFAULT.dataset, "Training data: a registered dataset (infogan_tf.data.DATASETS).")
 flags.DEFINE_string(
     "data_dir",
     None,

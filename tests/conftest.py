@@ -15,7 +15,7 @@ import tensorflow as tf  # noqa: E402
 
 from infogan_tf import experiment  # noqa: E402
 from infogan_tf.config import RunConfig, TrainConfig  # noqa: E402
-from infogan_tf.datasets import ImageDataset, MnistDataset  # noqa: E402
+from infogan_tf.data import ImageDataset, MnistDataset  # noqa: E402
 from infogan_tf.evaluation import classifier  # noqa: E402
 from infogan_tf.experiment import Run, build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402

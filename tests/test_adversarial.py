@@ -18,7 +18,7 @@ import tensorflow as tf
 from conftest import REPO, make_run
 
 from infogan_tf.checkpoints import CheckpointError, RunLock, found_checkpoints
-from infogan_tf.datasets import DataError, read_idx
+from infogan_tf.data import DataError, read_idx
 
 TINY = ["--batch_size=8", "--updates_per_epoch=2", "--max_epoch=1", "--noevaluate"]
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 import infogan_tf
 from infogan_tf import experiment
 from infogan_tf.config import RunConfig, TrainConfig
-from infogan_tf.datasets import ImageDataset
+from infogan_tf.data import ImageDataset
 from infogan_tf.experiment import build_trainer
 from infogan_tf.invariance.term import Invariance, InvarianceTerm
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
@@ -192,7 +192,7 @@ def test_weights_of_one_layer_kit_load_into_the_other(tmp_path):
 TINY8_MODULE = """
 import numpy as np
 
-from infogan_tf.datasets import DATASETS, ImageDataset
+from infogan_tf.data import DATASETS, ImageDataset
 
 
 class Tiny8(ImageDataset):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan_tf import datasets
-from infogan_tf.datasets import DATA_DIR_ENV, MNIST_FILES, DataError, Dataset, MnistDataset, read_idx
+from infogan_tf import data as datasets
+from infogan_tf.data import DATA_DIR_ENV, MNIST_FILES, DataError, Dataset, MnistDataset, read_idx
 
 # Published per-digit counts of the MNIST files.
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -139,7 +139,7 @@ def test_when_neither_works_one_clear_error(monkeypatch):
         DataError, match=r"tensorflow-datasets could not load MNIST \(no network\); pass --data_dir=DIR"
     ):
         MnistDataset()
-    assert datasets.resolve_data_dir(None) is None
+    assert datasets.resolve_data_dir(None, DATA_DIR_ENV) is None
 
 
 class Signed(datasets.ImageDataset):

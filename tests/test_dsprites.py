@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import run_experiment
 
-from infogan_tf.datasets import DataError, DSpritesDataset
+from infogan_tf.data import DataError, DSpritesDataset
 from infogan_tf.models import ModelConfig
 
 

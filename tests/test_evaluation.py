@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from conftest import make_run
 
-from infogan_tf.datasets import MnistDataset
+from infogan_tf.data import MnistDataset
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.invariance.term import Invariance
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import run_experiment
 
-from infogan_tf.datasets import DATA_DIR_ENV, DATASETS, DataError, FashionMnistDataset
+from infogan_tf.data import DATA_DIR_ENV, DATASETS, DataError, FashionMnistDataset
 from infogan_tf.evaluation import classifier
 
 

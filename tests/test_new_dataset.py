@@ -19,7 +19,7 @@ DATASET_MODULE = '''
 
 import numpy as np
 
-from infogan_tf.datasets import ImageDataset, register_dataset
+from infogan_tf.data import ImageDataset, register_dataset
 
 
 def draw(rng, n):

@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import run_experiment
 from scipy import io
 
-from infogan_tf.datasets import CelebADataset, ChairsDataset, DataError, FacesDataset, SvhnDataset
+from infogan_tf.data import CelebADataset, ChairsDataset, DataError, FacesDataset, SvhnDataset
 from infogan_tf.distributions import MeanTanhGaussian
 from infogan_tf.latent_spec import SVHN_LATENT_SPEC, SVHN_MAIN_TEXT_LATENT_SPEC, parse_latent_spec
 from infogan_tf.models import ModelConfig

@@ -11,7 +11,7 @@ import tensorflow as tf
 from conftest import REPO
 
 from infogan_tf.checkpoints import load
-from infogan_tf.datasets import MnistDataset
+from infogan_tf.data import MnistDataset
 from infogan_tf.evaluation.report import categorical_predictions
 from infogan_tf.invariance import restarts
 from infogan_tf.invariance.restarts import Candidate

@@ -55,7 +55,7 @@ register_term("toy", Toy, lambda toy: ToyTerm(toy) if toy.weight else None)
 DATASET = """
 import numpy as np
 
-from infogan_tf.datasets import ImageDataset, register_dataset
+from infogan_tf.data import ImageDataset, register_dataset
 
 
 @register_dataset

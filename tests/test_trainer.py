@@ -11,7 +11,7 @@ import tensorflow as tf
 from conftest import RandomImages, changed, make_run, real_batch, snapshot
 
 from infogan_tf.callbacks import ProgressBar
-from infogan_tf.datasets import MnistDataset
+from infogan_tf.data import MnistDataset
 from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.losses import NonFiniteLossError

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from infogan_tf.datasets import ImageDataset
+from infogan_tf.data.base import ImageDataset
 
 CACHE_ENV = "INFOGAN_CACHE_DIR"
 FEATURES_LAYER = "features"

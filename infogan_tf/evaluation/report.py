@@ -27,7 +27,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 from infogan_tf.checkpoints import LoadedModel, load
-from infogan_tf.datasets import ImageDataset
+from infogan_tf.data.base import ImageDataset
 from infogan_tf.distributions import Bernoulli, Categorical
 from infogan_tf.evaluation.classifier import SampleClassifier
 from infogan_tf.evaluation.measures import EARLY_UPDATES, ROWS, format_value, paper_value

@@ -15,7 +15,7 @@ import tensorflow as tf
 from infogan_tf import strategies
 from infogan_tf.checkpoints import load
 from infogan_tf.config import ExperimentConfig
-from infogan_tf.datasets import ImageDataset
+from infogan_tf.data.base import ImageDataset
 from infogan_tf.distributions import Categorical
 from infogan_tf.evaluation import report
 from infogan_tf.experiment import Experiment, Run, SetupError, model_config

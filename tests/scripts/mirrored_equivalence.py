@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from infogan_tf import strategies  # noqa: E402
 from infogan_tf.config import TrainConfig  # noqa: E402
-from infogan_tf.datasets import ImageDataset  # noqa: E402
+from infogan_tf.data import ImageDataset  # noqa: E402
 from infogan_tf.experiment import build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 from infogan_tf.models import ModelConfig  # noqa: E402
