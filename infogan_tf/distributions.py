@@ -7,7 +7,7 @@ usable eagerly, inside ``tf.function`` and under XLA. Per-example reductions run
 last axis, so ``logli`` also broadcasts over extra leading axes (``marginal_logli`` uses
 that to score every example under every posterior of the batch).
 
-Differences from the original, all written down in the README:
+Differences from the original, all written down in docs/differences.md:
 - ``Uniform.logli_prior`` scores with the U(-1, 1) density (log 1/2 per dimension); the
   original used the N(0, 1) density, so its logged MI of continuous codes was off by a
   constant. The prior term has no trainable input, so gradients are unchanged.

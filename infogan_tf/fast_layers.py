@@ -19,7 +19,7 @@ channels (G's last layer; the input gradient of D's first convolution, whose inp
 one channel) is slow in oneDNN's backward-data kernel. Written as one stride-1 convolution
 over all output phases and a pixel shuffle (``transposed_conv_by_phases``) it is faster
 for stride >= 2 and at most 8 output channels, and slower elsewhere, so phases are used
-only there (``benchmarks/phase_conv.py``; figures in the README's Speed section). Only
+only there (``benchmarks/phase_conv.py``; figures in docs/speed.md). Only
 that computation changes; the other gradients are the kernels TensorFlow's own gradients
 use.
 """

@@ -220,7 +220,7 @@ def conv64_networks(kit: LayerKit, **kwargs) -> Networks:
     """For 64x64 images (dSprites, 3D chairs, 3D faces): the mnist network with a third stage of 256, G from 8x8x256.
 
     The paper gives its 64x64 architectures (3D chairs and faces) only as images; this is
-    the closest extension of the original's code, chosen here and said so in the README.
+    the closest extension of the original's code, chosen here and said so in docs/experiments.md.
     """
     return strided_networks(kit, widths=(64, 128, 256), name="conv64", **kwargs)
 

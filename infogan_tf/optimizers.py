@@ -2,7 +2,7 @@
 
 Keras 3's Adam spells the update out in about ten element-wise ops per variable, each a
 pass over memory on a CPU; ``ResourceApplyAdam`` computes the same update, with the same
-bias correction and epsilon placement, in one multithreaded op (the README's Speed
+bias correction and epsilon placement, in one multithreaded op (docs/speed.md's
 section has the measurements). Everything else (variables, iteration counter,
 learning-rate schedules, checkpoint layout, ``tf.distribute`` handling) is Keras's, so a
 checkpoint written with one optimiser restores into the other.

@@ -41,7 +41,7 @@ def prefer_onednn() -> bool:
 
     TensorFlow's x86 Linux wheels switch oneDNN on by themselves only on CPUs with AVX-512
     VNNI-class instructions; elsewhere (an AVX2-only AMD EPYC, say) every convolution and
-    matmul runs on Eigen, whose convolution gradients are far slower (README, Speed).
+    matmul runs on Eigen, whose convolution gradients are far slower (docs/speed.md).
     TensorFlow reads the variable once, when it loads, so this must run before the first
     ``import tensorflow``; a value the user set (0 turns oneDNN off) is left as it is.
     """

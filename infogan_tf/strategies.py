@@ -83,7 +83,9 @@ def _multi_worker() -> tf.distribute.Strategy:
         if task["type"] not in config["cluster"] or not 0 <= int(task["index"]) < len(config["cluster"][task["type"]]):
             raise ValueError(f"task {task} is not in the cluster")
     except (ValueError, KeyError, TypeError) as e:
-        raise StrategyError(f"TF_CONFIG is not a usable cluster description ({e}); see the README's example") from e
+        raise StrategyError(
+            f"TF_CONFIG is not a usable cluster description ({e}); see the example in docs/devices.md"
+        ) from e
     if not workers:
         raise StrategyError("TF_CONFIG lists no workers")
     return tf.distribute.MultiWorkerMirroredStrategy()

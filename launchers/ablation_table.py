@@ -27,7 +27,7 @@ be read side by side.
 ``--selection`` asks how early the label-free score of ``--restarts`` (the invariance
 term's I(c; c′)) tells the runs of one setting that fail apart: each run's score and error
 at every update it was evaluated at (its final evaluation and its checkpoints'), and, per
-update, whether every run that ends above the worst-seed goal of #14 scores below every run
+update, whether every run that ends above the worst-seed goal (8%) scores below every run
 that does not. The errors only check the score; nothing is chosen by them.
 
 ``--choose`` replays ``--restarts`` on screening runs: for each seed N below 1,000 of the

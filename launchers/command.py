@@ -137,14 +137,14 @@ flags.DEFINE_integer(
     "invariance_erase",
     DEFAULT.invariance.erase,
     "Side (pixels) of a square blanked in each of the invariance term's copies after the warp, centred anywhere "
-    "in the image (Cutout), so that no one small stroke, such as the bar of a crossed 7, can name a category; 0: none.",
+    "in the image (Cutout); 0: none.",
     lower_bound=0,
 )
 flags.DEFINE_integer(
     "invariance_erased_copies",
     DEFAULT.invariance.erased_copies,
-    "With --invariance_erase: how many of the --invariance_copies lose a square (the others are warped only, so "
-    "they stay easy to agree with while the categories form); 0: all of them.",
+    "With --invariance_erase: how many of the --invariance_copies lose a square (the last ones; the others are "
+    "warped only); 0: all of them.",
     lower_bound=0,
 )
 flags.DEFINE_boolean(
@@ -156,20 +156,19 @@ flags.DEFINE_boolean(
 flags.DEFINE_boolean(
     "invariance_fakes",
     DEFAULT.invariance.fakes,
-    "Also read the categorical code through the same transforms of G's images, in both losses (a code that a "
-    "small rotation, scaling or shift destroys, e.g. a slant, is then worth less to G).",
+    "Also read the categorical code through the same transforms of G's images, in both losses.",
 )
 flags.DEFINE_boolean(
     "invariance_leads",
     DEFAULT.invariance.leads,
-    "Q's categorical code learns from the invariance term on real images alone: its L_I trains G (to draw what "
-    "Q's clusters of real images name) and no longer D and Q, so G cannot teach Q a slant or a style as a category.",
+    "Q's categorical code learns from the invariance term on real images alone: its L_I trains G and no longer "
+    "D and Q.",
 )
 flags.DEFINE_integer(
     "invariance_leads_from",
     DEFAULT.invariance.leads_from,
     "With --invariance_leads: the update from which the invariance term leads; before it, G's images train Q's "
-    "categorical code as without the option (they give Q its ten categories early; the term alone stalls at a few).",
+    "categorical code as without the option.",
     lower_bound=0,
 )
 flags.DEFINE_integer(

@@ -3,7 +3,7 @@
     python launchers/run_faces_exp.py --data_dir=FOLDER_OF_RENDERINGS (or a folder holding images.npz)
 
 The network type, latent spec and the MNIST experiment's learning rates, lambda and
-schedule are this port's reading of the paper (its tables are images; README,
+schedule are this port's reading of the paper (its tables are images; docs/experiments.md,
 "Experiments"); any setting can be overridden with its flag (``--help`` lists them all).
 """
 

@@ -8,7 +8,7 @@ The main text describes two continuous codes, the appendix four; the appendix's 
 default, the second command uses the main text's (``latent_spec.SVHN_MAIN_TEXT_LATENT_SPEC``).
 
 The network type, latent spec and the MNIST experiment's learning rates, lambda and
-schedule are this port's reading of the paper (its tables are images; README,
+schedule are this port's reading of the paper (its tables are images; docs/experiments.md,
 "Experiments"); any setting can be overridden with its flag (``--help`` lists them all).
 """
 

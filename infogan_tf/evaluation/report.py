@@ -96,7 +96,7 @@ def clustering_report(loaded: LoadedModel, dataset: ImageDataset):
 def write_misplaced(dataset: ImageDataset, categories: np.ndarray, hungarian_map: dict[int, int], path: Path) -> None:
     """One row per label: its first test images that the code puts in another label's category (black where fewer).
 
-    What fails, not only how much (#14): on MNIST the residual errors of good seeds are one
+    What fails, not only how much: on MNIST the residual errors of good seeds are one
     writing style of one digit, which this grid shows at a glance.
     """
     test, shown = dataset.test, MISPLACED_PER_LABEL

@@ -234,7 +234,7 @@ def per_seed_table(runs: list[Run], names: list[str]) -> str:
 
 
 FAILING_ERROR = 0.08
-"""Test error above the worst-seed goal of #14: a run ending above it is one a restart should replace."""
+"""Test error above the worst-seed goal (docs/beyond_the_paper.md): a run ending above it is one to replace."""
 
 
 def selection_table(runs: list[Run], name: str) -> str:
