@@ -71,7 +71,7 @@ def original_settings() -> dict[str, str | None]:
     return {name: values.get(name) for name in SHAPING_FLAGS}
 
 
-def main(argv: list[str] | None = None) -> None:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("roots", nargs="*", type=Path, default=[KEPT], help="run directories or their parents")
     parser.add_argument("--per_seed", default="", help="comma-separated settings to show measure by measure")
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
         help="what --choose scores by, as --restart_criterion: category_entropy reads each candidate's kept "
         "restart_score.json",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = make_parser()
     args = parser.parse_args(argv)
     if args.restarts < 2:
         parser.error(f"--restarts={args.restarts}: --choose needs at least 2 candidates per seed")
