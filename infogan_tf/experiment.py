@@ -35,6 +35,7 @@ from infogan_tf.checkpoints import (
 )
 from infogan_tf.config import ExperimentConfig, RunConfig, TrainConfig
 from infogan_tf.data import DATASETS, ImageDataset
+from infogan_tf.errors import ConfigError
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
@@ -46,7 +47,7 @@ GPU_CHECK_INTERVAL = 100
 """Updates between the host's reads of the non-finite flag on a GPU, which then never waits for the host."""
 
 
-class SetupError(RuntimeError):
+class SetupError(ConfigError):
     """A setting that passed the config's own checks but cannot be used with this data or on this machine."""
 
 
@@ -183,11 +184,12 @@ def check_run_setup(
     Returns the cached sample classifier when evaluation will need one and it exists.
     """
     out, batch_size = config.run, config.train.batch_size
-    ensure_writable_dir(out.root_log_dir, "--root_log_dir")
-    ensure_writable_dir(out.root_checkpoint_dir, "--root_checkpoint_dir")
+    ensure_writable_dir(out.root_log_dir, "{run.root_log_dir}")
+    ensure_writable_dir(out.root_checkpoint_dir, "{run.root_checkpoint_dir}")
     if batch_size > dataset.train.num_examples:
         raise SetupError(
-            f"--batch_size={batch_size} exceeds the {dataset.train.num_examples} training images of {dataset.name}"
+            f"{{train.batch_size}}={batch_size} exceeds the {dataset.train.num_examples} training images of "
+            f"{dataset.name}"
         )
     for _, name in runs:
         ensure_writable_dir(Path(out.root_log_dir) / name, "the run's log directory", create=False)
@@ -217,7 +219,7 @@ def make_strategy(config: ExperimentConfig) -> tf.distribute.Strategy:
         strategies.split_cpu(config.devices.cpu_devices)
         return strategies.make_strategy(config.devices.strategy)
     except strategies.StrategyError as e:
-        raise SetupError(str(e)) from e
+        raise SetupError(e.template) from e
 
 
 def batch_stream(
@@ -232,17 +234,19 @@ def batch_stream(
     try:
         strategies.replica_batch_size(strategy, batch_size)
     except strategies.StrategyError as e:
-        raise SetupError(str(e)) from e
+        raise SetupError(e.template) from e
     distributed = strategies.is_distributed(strategy)
     gpu = bool(tf.config.list_physical_devices("GPU"))
     pipeline = train.input_pipeline
     on_device = pipeline == "device" or (pipeline == "auto" and gpu and not distributed)
     if on_device and distributed:
-        raise SetupError("--input_pipeline=device feeds one device; with a --strategy of several, use tf_data")
+        raise SetupError(
+            "{train.input_pipeline}=device feeds one device; with a {devices.strategy} of several, use tf_data"
+        )
     if train.jit_compile and strategy.num_replicas_in_sync > 1:
         raise SetupError(
-            "--jit_compile compiles one device's update; XLA cannot reach the other replicas' variables from it: "
-            "drop --jit_compile, or use --strategy=one_device"
+            "{train.jit_compile} compiles one device's update; XLA cannot reach the other replicas' variables from "
+            "it: drop {train.jit_compile}, or use {devices.strategy}=one_device"
         )
 
     def batches(start: int) -> Iterable:

@@ -18,10 +18,12 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from infogan_tf.errors import ConfigError
+
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 
-class StrategyError(RuntimeError):
+class StrategyError(ConfigError):
     """A strategy or device setting this machine cannot honour."""
 
 
@@ -40,7 +42,7 @@ def split_cpu(count: int) -> None:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError as e:
         raise StrategyError(
-            f"--cpu_devices={count} must be set before TensorFlow starts; set it on the command line, "
+            f"{{devices.cpu_devices}}={count} must be set before TensorFlow starts; set it on the command line, "
             "not after running TensorFlow code in the same process"
         ) from e
 
@@ -73,7 +75,7 @@ def _multi_worker() -> tf.distribute.Strategy:
     text = os.environ.get("TF_CONFIG")
     if not text:
         raise StrategyError(
-            "--strategy=multi_worker needs TF_CONFIG describing the cluster and this worker, e.g. "
+            "{devices.strategy}=multi_worker needs TF_CONFIG describing the cluster and this worker, e.g. "
             '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
         )
     try:
@@ -98,7 +100,9 @@ def _tpu() -> tf.distribute.Strategy:
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.OpError, RuntimeError) as e:
         reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise StrategyError(f"--strategy=tpu found no TPU ({reason}); run on a TPU host or choose another") from e
+        raise StrategyError(
+            f"{{devices.strategy}}=tpu found no TPU ({reason}); run on a TPU host or choose another"
+        ) from e
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -144,7 +148,7 @@ def replica_batch_size(strategy: tf.distribute.Strategy, global_batch_size: int)
     replicas = strategy.num_replicas_in_sync
     if global_batch_size % replicas:
         raise StrategyError(
-            f"--batch_size={global_batch_size} does not split evenly over {replicas} replicas; "
+            f"{{train.batch_size}}={global_batch_size} does not split evenly over {replicas} replicas; "
             f"use a multiple of {replicas}"
         )
     return global_batch_size // replicas

@@ -29,6 +29,7 @@ from infogan_tf.averaging import GENERATOR_WEIGHTS, check_decay
 from infogan_tf.checkpoints import CheckpointError, is_resume_source, load
 from infogan_tf.config import ExperimentConfig
 from infogan_tf.data import DATA_DIR_ENV, DATASETS, DataError
+from infogan_tf.errors import ConfigError
 from infogan_tf.evaluation.classifier import ClassifierError
 from infogan_tf.invariance import restarts, selection
 from infogan_tf.invariance.presets import PRESETS
@@ -705,6 +706,17 @@ def run_flags(seed: int, exp_name: str, max_epoch: int, flag_values: flags.FlagV
 # The commands ----------------------------------------------------------------------------------------------------
 
 
+def flag_of(path: str) -> str:
+    """How the command line spells the config field at ``path``: its flag."""
+    flag_of_field = {field: flag for flag, field in FIELD_OF_FLAG.items()}
+    return f"--{flag_of_field[path]}" if path in flag_of_field else path
+
+
+def error_line(e: Exception) -> str:
+    """The one line a library error ends a command with, naming flags where it names config fields."""
+    return f"error: {e.render(flag_of) if isinstance(e, ConfigError) else e}"
+
+
 def _no_arguments(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; settings are given as --flag=value")
@@ -742,7 +754,7 @@ def _train_main(argv: list[str]) -> None:
         restarts.SelectionError,
         ValueError,
     ) as e:
-        sys.exit(f"error: {e}")
+        sys.exit(error_line(e))
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")
     except TrainingInterrupted as e:

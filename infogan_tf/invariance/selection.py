@@ -36,14 +36,16 @@ class Restarts:
         spec = model_config(dataset, self.config).latent_spec
         if not any(reg and isinstance(dist, Categorical) for dist, reg in parse_latent_spec(spec)):
             raise SetupError(
-                f"--restart_criterion={restarts.CATEGORY_ENTROPY} reads a categorical code, and the latent spec "
-                f"'{spec}' has none marked ':reg'; choose --restart_criterion={restarts.INVARIANCE_MI} or add one"
+                f"{{restarts.criterion}}={restarts.CATEGORY_ENTROPY} reads a categorical code, and the latent spec "
+                f"'{spec}' has none marked ':reg'; choose {{restarts.criterion}}={restarts.INVARIANCE_MI} or add one"
             )
 
     def runs(self, base: str, runs: list[tuple[int, str]], strategy: tf.distribute.Strategy) -> list[tuple[int, str]]:
         """Every candidate of every seed."""
         if strategies.is_multi_worker(strategy):
-            raise SetupError("--restarts reads each candidate's score from the chief's logs: run it on one worker")
+            raise SetupError(
+                "{restarts.count} reads each candidate's score from the chief's logs: run it on one worker"
+            )
         count = self.config.restarts.count
         return [(c.seed, c.name) for seed, name in runs for c in restarts.candidates(seed, name, base, count)]
 
