@@ -37,7 +37,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from infogan_tf import averaging
+from infogan_tf import averaging, strategies
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig, RegularizedGAN
 from infogan_tf.records import write_json_atomically
@@ -284,7 +284,7 @@ class RunCheckpoint:
     model's); ``weights`` are checked to be finite before every save.
 
     With several workers only the chief owns the directory (its lock, its files). Every
-    other worker (``chief=False``) restores from the chief's directory and, since saving
+    other worker (not the chief of ``strategy``) restores from the chief's directory and, since saving
     is a collective step in which every worker takes part, writes its own copy to a
     scratch directory beside it (``.<worker>-scratch``) that it deletes at once, as
     TensorFlow's multi-worker guide does.
@@ -299,12 +299,13 @@ class RunCheckpoint:
         run_settings: Mapping[str, Any],
         weights: Sequence[tf.Variable] = (),
         max_to_keep: int = 5,
-        chief: bool = True,
-        worker: str = "chief",
+        strategy: tf.distribute.Strategy | None = None,
     ):
+        strategy = strategy or tf.distribute.get_strategy()
         self.directory = Path(directory)
-        self.chief = chief
-        self.save_directory = self.directory if chief else self.directory / f".{worker}-scratch"
+        self.chief = strategies.is_chief(strategy)
+        worker = strategies.worker_name(strategy)
+        self.save_directory = self.directory if self.chief else self.directory / f".{worker}-scratch"
         self.name = name
         self.config = config
         self.run_settings = dict(run_settings)

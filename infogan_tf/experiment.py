@@ -145,8 +145,7 @@ def make_run(
         run_settings,
         weights=[w for m in trainer.model.keras_models.values() for w in m.weights],
         max_to_keep=run.max_to_keep,
-        chief=chief,
-        worker=strategies.worker_name(trainer.strategy),
+        strategy=trainer.strategy,
     )
     callbacks: list[Callback] = []
     if chief:
@@ -318,8 +317,9 @@ def evaluate_run(
         sample_classifier,
         out_dir=out_dir,
         log_dir=log_dir,
-        baseline_checkpoint=Path(out.root_checkpoint_dir) / baseline if baseline else None,
-        baseline_log_dir=Path(out.root_log_dir) / baseline if baseline else None,
+        baseline=report.RunFiles(Path(out.root_checkpoint_dir) / baseline, Path(out.root_log_dir) / baseline)
+        if baseline
+        else None,
         num_samples=evaluation.eval_samples,
         seed=seed,
     )

@@ -48,9 +48,9 @@ def test_a_quarter_turn_is_numpys_rot90_and_each_image_gets_its_own():
 
 def test_random_warp_keeps_flat_shape_and_with_no_range_changes_nothing():
     flat = tf.constant(np.random.default_rng(2).random((3, 784), dtype=np.float32))
-    same = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 0.0, 0.0)
+    same = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), augment.Warp(0.0, 0.0))
     np.testing.assert_allclose(same, flat, atol=1e-6)
-    moved = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), 15.0, 2.0)
+    moved = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(0), augment.Warp(15.0, 2.0))
     assert moved.shape == flat.shape and not np.allclose(moved, flat)
 
 
@@ -66,9 +66,13 @@ def test_a_scale_reads_each_pixel_from_its_point_pulled_toward_the_centre():
 
 def test_random_warp_draws_no_scale_unless_asked_so_earlier_draws_repeat():
     flat = tf.constant(np.random.default_rng(3).random((4, 784), dtype=np.float32))
-    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0)
-    unscaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.0)
-    scaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.2)
+    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0))
+    unscaled = augment.random_warp(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, max_scale=0.0)
+    )
+    scaled = augment.random_warp(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, max_scale=0.2)
+    )
     np.testing.assert_array_equal(plain, unscaled)
     assert not np.allclose(plain, scaled)
 
@@ -95,12 +99,14 @@ def test_rotation_and_shear_together_slant_the_turned_image():
 
 def test_random_warp_draws_no_shear_unless_asked_so_earlier_draws_repeat():
     flat = tf.constant(np.random.default_rng(6).random((4, 784), dtype=np.float32))
-    scaled = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1)
+    scaled = augment.random_warp(
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, max_scale=0.1)
+    )
     unsheared = augment.random_warp(
-        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.0
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, max_scale=0.1, max_shear=0.0)
     )
     sheared = augment.random_warp(
-        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, max_scale=0.1, max_shear=0.3
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, max_scale=0.1, max_shear=0.3)
     )
     np.testing.assert_array_equal(scaled, unsheared)
     assert not np.allclose(scaled, sheared)
@@ -153,11 +159,8 @@ def test_an_elastic_warp_reads_each_pixel_displaced_by_the_smoothed_draw():
         tf.constant(images.reshape(2, 784)),
         (28, 28, 1),
         tf.random.Generator.from_seed(11),
-        0.0,
-        0.0,
+        augment.Warp(0.0, 0.0, elastic=alpha, elastic_sigma=sigma),
         -1.0,
-        elastic=alpha,
-        elastic_sigma=sigma,
     ).numpy()
     twin = tf.random.Generator.from_seed(11)
     twin.uniform([2]), twin.uniform([2, 2])
@@ -175,12 +178,12 @@ def test_an_elastic_warp_reads_each_pixel_displaced_by_the_smoothed_draw():
 def test_random_warp_draws_no_distortion_unless_asked_so_earlier_draws_repeat():
     flat = tf.constant(np.random.default_rng(12).random((4, 784), dtype=np.float32))
     kwargs = dict(max_scale=0.1, max_shear=0.3)
-    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, **kwargs)
+    plain = augment.random_warp(flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, **kwargs))
     undistorted = augment.random_warp(
-        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, elastic=0.0, **kwargs
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, elastic=0.0, **kwargs)
     )
     distorted = augment.random_warp(
-        flat, (28, 28, 1), tf.random.Generator.from_seed(5), 15.0, 2.0, elastic=34.0, **kwargs
+        flat, (28, 28, 1), tf.random.Generator.from_seed(5), augment.Warp(15.0, 2.0, elastic=34.0, **kwargs)
     )
     np.testing.assert_array_equal(plain, undistorted)
     assert not np.allclose(plain, distorted)
@@ -206,8 +209,8 @@ def test_deslant_stands_each_copy_upright_and_draws_nothing():
     assert np.all(np.abs(metrics.slant(ink) - [0.4, -0.3, 0.0]) < 0.03)
     flat = tf.constant(2.0 * ink.reshape(3, 784) - 1.0)
     plain_rng, deslant_rng = tf.random.Generator.from_seed(14), tf.random.Generator.from_seed(14)
-    upright = augment.random_warp(flat, (28, 28, 1), deslant_rng, 0.0, 0.0, -1.0, deslant=True)
-    augment.random_warp(flat, (28, 28, 1), plain_rng, 0.0, 0.0, -1.0)
+    upright = augment.random_warp(flat, (28, 28, 1), deslant_rng, augment.Warp(0.0, 0.0, deslant=True), -1.0)
+    augment.random_warp(flat, (28, 28, 1), plain_rng, augment.Warp(0.0, 0.0), -1.0)
     np.testing.assert_array_equal(plain_rng.state, deslant_rng.state)
     upright_ink = (upright.numpy().reshape(3, 28, 28) + 1.0) / 2.0
     assert np.all(np.abs(metrics.slant(upright_ink)) < 0.03)

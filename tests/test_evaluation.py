@@ -39,8 +39,7 @@ def test_a_tiny_checkpoint_is_evaluated_end_to_end(tmp_path, mnist, tiny_classif
         tiny_classifier,
         out,
         log_dir=trainer.log_dir,
-        baseline_checkpoint=baseline.checkpoint_dir,
-        baseline_log_dir=baseline.log_dir,
+        baseline=report.RunFiles(baseline.checkpoint_dir, baseline.log_dir),
         num_samples=300,
     )
     assert results["step"] == 6

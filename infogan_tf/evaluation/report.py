@@ -20,7 +20,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -210,14 +210,20 @@ def write_traversals(loaded: LoadedModel, dataset: ImageDataset, out_dir: Path, 
     return names
 
 
+class RunFiles(NamedTuple):
+    """Where a run keeps its checkpoints and its training log."""
+
+    checkpoint: str | Path
+    log_dir: str | Path | None = None
+
+
 def evaluate(
     checkpoint: str | Path | LoadedModel,
     dataset: ImageDataset,
     classifier: SampleClassifier | None,
     out_dir: str | Path,
     log_dir: str | Path | None = None,
-    baseline_checkpoint: str | Path | None = None,
-    baseline_log_dir: str | Path | None = None,
+    baseline: RunFiles | None = None,
     num_samples: int = 10000,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -266,9 +272,9 @@ def evaluate(
         )
         results["classifier_test_accuracy"] = classifier.test_accuracy
     results["figures"] = write_traversals(loaded, dataset, out_dir, "traversal_", seed)
-    if baseline_checkpoint:
-        results["figures"] += write_traversals(load(baseline_checkpoint), dataset, out_dir, "baseline_traversal_", seed)
-    curves = {"InfoGAN": records, "GAN (baseline)": read_metrics(baseline_log_dir)}
+    if baseline:
+        results["figures"] += write_traversals(load(baseline.checkpoint), dataset, out_dir, "baseline_traversal_", seed)
+    curves = {"InfoGAN": records, "GAN (baseline)": read_metrics(baseline.log_dir if baseline else None)}
     if any(curves.values()):
         index = categorical_index(loaded)
         entropy = math.log(loaded.model.reg_latent_dist.dists[index].dim) if index is not None else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -133,19 +134,20 @@ def slants(images: tf.Tensor, blank: float) -> tf.Tensor:
     return tf.where(upright, -cov / tf.where(upright, var_y, 1.0), 0.0)
 
 
+class Warp(NamedTuple):
+    """The ranges of ``random_warp``'s random changes; 0 (or False) leaves a change out."""
+
+    max_degrees: float
+    max_shift: float
+    max_scale: float = 0.0
+    max_shear: float = 0.0
+    elastic: float = 0.0
+    elastic_sigma: float = 4.0
+    deslant: bool = False
+
+
 def random_warp(
-    images: tf.Tensor,
-    image_shape: Sequence[int],
-    rng: tf.random.Generator,
-    max_degrees: float,
-    max_shift: float,
-    fill_value: float = 0.0,
-    *,
-    max_scale: float = 0.0,
-    max_shear: float = 0.0,
-    elastic: float = 0.0,
-    elastic_sigma: float = 4.0,
-    deslant: bool = False,
+    images: tf.Tensor, image_shape: Sequence[int], rng: tf.random.Generator, warp: Warp, fill_value: float = 0.0
 ) -> tf.Tensor:
     """Each image of ``images`` (flat, as the pipeline gives them) warped by its own random draw.
 
@@ -159,6 +161,7 @@ def random_warp(
     before the random shear and the rotation tilt it: every slant of a digit maps to one
     copy, which a small random shear alone cannot do for the far ends of MNIST's slants.
     """
+    max_degrees, max_shift, max_scale, max_shear, elastic, elastic_sigma, deslant = warp
     height, width, channels = image_shape
     n = tf.shape(images)[0]
     angles = rng.uniform([n], -max_degrees, max_degrees) * (math.pi / 180.0)

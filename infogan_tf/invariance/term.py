@@ -114,25 +114,23 @@ class Invariance:
                 "the invariance term cannot both lead Q's categorical code (leads) and train it on G's images (fakes)"
             )
 
+    @property
+    def warp(self) -> augment.Warp:
+        """The random changes of each copy, before any erasing."""
+        return augment.Warp(
+            self.max_degrees,
+            self.max_shift,
+            self.max_scale,
+            self.max_shear,
+            self.elastic,
+            self.elastic_sigma,
+            self.deslant,
+        )
+
     def transform(self, x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator, copies: int) -> list[tf.Tensor]:
         """``copies`` transformed copies of the batch ``x``."""
         blank = model.config.output_range[0]
-        copied = [
-            augment.random_warp(
-                x,
-                model.image_shape,
-                rng,
-                self.max_degrees,
-                self.max_shift,
-                blank,
-                max_scale=self.max_scale,
-                max_shear=self.max_shear,
-                elastic=self.elastic,
-                elastic_sigma=self.elastic_sigma,
-                deslant=self.deslant,
-            )
-            for _ in range(copies)
-        ]
+        copied = [augment.random_warp(x, model.image_shape, rng, self.warp, blank) for _ in range(copies)]
         if not self.erase:
             return copied
         kept = len(copied) - min(self.erased_copies or len(copied), len(copied))
