@@ -21,6 +21,27 @@ from infogan_tf.trainer import Callback, InfoGANTrainer
 from infogan_tf.visualize import FactorVisualizer, save_png
 
 
+class LazySummaryWriter:
+    """A TensorBoard writer for ``log_dir``, opened on first use: building a run writes no file.
+
+    A run is built whole before it takes its lock; a second process that builds one and is
+    then refused must leave the first one's log directory as it was.
+    """
+
+    def __init__(self, log_dir: str | Path):
+        self.log_dir = str(log_dir)
+        self._writer: tf.summary.SummaryWriter | None = None
+
+    def as_default(self):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        return self._writer.as_default()
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+
 class Checkpointer(Callback):
     """Saves every ``interval`` updates and when the run closes (at its end, early, or on a signal).
 
@@ -66,7 +87,9 @@ class ImageGrids(Callback):
     Fixed noise rows (drawn once from ``seed``), so grids of different epochs compare.
     """
 
-    def __init__(self, log_dir: str | Path, writer: tf.summary.SummaryWriter, to_unit_range, seed: int = 0):
+    def __init__(
+        self, log_dir: str | Path, writer: tf.summary.SummaryWriter | LazySummaryWriter, to_unit_range, seed: int = 0
+    ):
         self.image_dir = Path(log_dir) / "images"
         self.writer = writer
         self.to_unit_range = to_unit_range
@@ -92,7 +115,7 @@ class MetricsLog(Callback):
     restored update, so it continues without a gap or a duplicate.
     """
 
-    def __init__(self, log_dir: str | Path, writer: tf.summary.SummaryWriter):
+    def __init__(self, log_dir: str | Path, writer: tf.summary.SummaryWriter | LazySummaryWriter):
         self.path = Path(log_dir) / "metrics.jsonl"
         self.writer = writer
 

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from infogan_tf import strategies
-from infogan_tf.callbacks import Checkpointer, ImageGrids, MetricsLog, ProgressBar
+from infogan_tf.callbacks import Checkpointer, ImageGrids, LazySummaryWriter, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
     UPDATE_SETTINGS,
     CheckpointError,
@@ -149,7 +149,7 @@ def make_run(
     )
     callbacks: list[Callback] = []
     if chief:
-        writer = tf.summary.create_file_writer(str(log_dir))
+        writer = LazySummaryWriter(log_dir)
         callbacks += [
             ImageGrids(log_dir, writer, dataset.to_unit_range, seed=seed),
             MetricsLog(log_dir, writer),
