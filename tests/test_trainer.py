@@ -422,7 +422,7 @@ def test_the_invariance_term_trains_the_over_clustering_head_and_logs_its_term(t
 
 
 def test_an_over_clustering_head_without_the_invariance_term_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="trained only by the invariance term"):
+    with pytest.raises(ValueError, match="over-clustering head is trained only by"):
         make_run(tmp_path, config_overrides={"overclusters": 20})
 
 
