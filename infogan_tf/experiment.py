@@ -3,9 +3,9 @@
 ``build_trainer`` is the one place that puts a model, its optimisers, its step and the
 loop together; ``make_run`` adds a run's directories and the callbacks that write them;
 ``Experiment`` (training, with an optional ``RunChooser``) and ``evaluate_experiment``
-carry out a whole command. Each run is built whole from its config, then run. Failures a user can fix raise the library's typed
-errors (``SetupError`` here, ``DataError``, ``CheckpointError``, ...); the command layer
-turns them into one line and an exit code.
+carry out a whole command. Each run is built whole from its config, then run. Failures
+a user can fix raise the library's typed errors (``SetupError`` here, ``DataError``,
+``CheckpointError``, ...); the command layer turns them into one line and an exit code.
 """
 
 from __future__ import annotations

@@ -89,6 +89,10 @@ class InfoGANStep:
         self.terms = tuple(terms)
         for term in self.terms:
             term.check(model, self.reuse_fake_batch)
+            if self.reuse_fake_batch and term.adds_to_the_generator_step():
+                raise ValueError(
+                    f"the {term.name} term adds to the G step, which needs G's own batch: drop reuse_fake_batch"
+                )
         if model.overcluster_head is not None and not any(t.trains_overclusters for t in self.terms):
             raise ValueError("an over-clustering head is trained only by a term that trains it (the invariance term)")
         self.generator_only_groups = tuple(sorted({g for t in self.terms for g in t.generator_only_groups}))
@@ -235,14 +239,16 @@ class InfoGANStep:
         return g_loss
 
     def _generator_loss_with_terms(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
-        """G's loss, less each term's G-step scalars times its weight (read by Q beside ``fake_x``)."""
+        """G's loss, less each term's G-step scalars times its weight (Q also reads the terms' batches)."""
         batches = [t.generator_batches(fake_x, self.model, self.rng) for t in self.terms]
-        if not any(batches):
-            return self.generator_loss(z, fake_x)
-        fake, *extra = self.model.discriminate_with_copies(fake_x, [b for bs in batches for b in bs], training=True)
+        flat = [b for term_batches in batches for b in term_batches]
+        if flat:
+            fake, *extra = self.model.discriminate_with_copies(fake_x, flat, training=True)
+        else:
+            fake, extra = self.model.discriminate(fake_x, training=True), []
         g_loss = self._loss(z, fake).generator_loss
         for term, term_extra in zip(self.terms, split_by_term(extra, [len(b) for b in batches])):
-            for value in term.generator_terms(self.model, z, term_extra).values():
+            for value in term.generator_terms(self.model, z, fake, term_extra).values():
                 g_loss -= term.weight * value
         return g_loss
 

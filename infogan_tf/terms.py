@@ -71,10 +71,18 @@ class ExtraTerm:
         return []
 
     def generator_terms(
-        self, model: RegularizedGAN, z: tf.Tensor, extra: Sequence[Discrimination]
+        self, model: RegularizedGAN, z: tf.Tensor, fake: Discrimination, extra: Sequence[Discrimination]
     ) -> dict[str, tf.Tensor]:
-        """Scalars G's loss subtracts (times ``weight``), given Q on ``generator_batches``."""
+        """Scalars G's loss subtracts (times ``weight``), given D and Q on G's images and Q on ``generator_batches``."""
         return {}
+
+    def adds_to_the_generator_step(self) -> bool:
+        """Whether the term has G-step batches or scalars (the G step on the D step's batch has no room for them)."""
+        cls = type(self)
+        return (
+            cls.generator_terms is not ExtraTerm.generator_terms
+            or cls.generator_batches is not ExtraTerm.generator_batches
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -172,6 +172,42 @@ def test_the_step_adds_a_terms_scalar_with_its_weight_to_ds_objective(tmp_path):
     assert compared >= 4
 
 
+class Pulled(ExtraTerm):
+    """Adds D's mean logit of G's images to G's objective: a G-step scalar without batches of its own."""
+
+    name = "pulled"
+
+    def __init__(self, weight: float):
+        self.weight = weight
+
+    def generator_terms(self, model, z, fake, extra):
+        return {"pulled": tf.reduce_mean(fake.d_logit)}
+
+
+def test_a_terms_g_step_scalar_is_subtracted_from_gs_loss_with_its_weight(tmp_path):
+    weight = 0.5
+    model = make_run(tmp_path).trainer.model
+    generator = model.generator_variables
+    initial = snapshot(generator)
+    z = model.latent_dist.sample_prior(8, tf.random.Generator.from_seed(3))
+    losses = []
+    for step_terms in ([], [Pulled(weight)]):
+        for variable, value in zip(generator, initial):
+            variable.assign(value)
+        optimizers = Optimizers(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        step = InfoGANStep(
+            model, optimizers, tf.random.Generator.from_seed(0), TrainConfig(batch_size=8), terms=step_terms
+        )
+        losses.append(float(step.generator_step(z)))
+    for variable, value in zip(generator, initial):
+        variable.assign(value)
+    fake_x = model.generate(z, training=True)[0]
+    scalar = float(tf.reduce_mean(model.discriminate(fake_x, training=True).d_logit))
+    np.testing.assert_allclose(losses[1], losses[0] - weight * scalar, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="pulled term adds to the G step"):
+        InfoGANStep(model, optimizers, step.rng, TrainConfig(batch_size=8, reuse_fake_batch=True), terms=[Pulled(1.0)])
+
+
 def test_build_terms_builds_the_registered_ones_that_are_on_and_refuses_unknown_names():
     from infogan_tf.invariance.term import Invariance, InvarianceTerm
 

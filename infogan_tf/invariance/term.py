@@ -248,7 +248,7 @@ class InvarianceTerm(ExtraTerm):
         return self.invariance.transform(fake_x, model, rng, 1) if self.invariance.fakes else []
 
     def generator_terms(
-        self, model: RegularizedGAN, z: tf.Tensor, extra: Sequence[Discrimination]
+        self, model: RegularizedGAN, z: tf.Tensor, fake: Discrimination, extra: Sequence[Discrimination]
     ) -> dict[str, tf.Tensor]:
         """``fakes``: the categorical codes' L_I read by Q through a transformed copy of G's images."""
         if not self.invariance.fakes:
