@@ -77,7 +77,11 @@ class ExtraTerm:
         return {}
 
     def adds_to_the_generator_step(self) -> bool:
-        """Whether the term has G-step batches or scalars (the G step on the D step's batch has no room for them)."""
+        """Whether the term has G-step batches or scalars (the G step on the D step's batch has no room for them).
+
+        By default, whether its class overrides either G-step hook; a term whose hooks add
+        nothing under some settings says so here.
+        """
         cls = type(self)
         return (
             cls.generator_terms is not ExtraTerm.generator_terms

@@ -244,6 +244,9 @@ class InvarianceTerm(ExtraTerm):
             terms["MI_disc_transformed"] = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
         return terms
 
+    def adds_to_the_generator_step(self) -> bool:
+        return self.invariance.fakes
+
     def generator_batches(self, fake_x: tf.Tensor, model: RegularizedGAN, rng: tf.random.Generator) -> list[tf.Tensor]:
         return self.invariance.transform(fake_x, model, rng, 1) if self.invariance.fakes else []
 
