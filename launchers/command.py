@@ -608,6 +608,7 @@ FIELD_OF_FLAG: dict[str, str] = {
     **_RENAMED,
 }
 """Each flag's config field (a dotted path); the flags not here (--preset, --checkpoint, sampling's) are commands'."""
+FLAG_OF_FIELD: dict[str, str] = {path: flag for flag, path in FIELD_OF_FLAG.items()}
 
 
 _BUILT_IN_TERMS = ("invariance",)
@@ -675,8 +676,7 @@ def preset_named_in(argv: Sequence[str]) -> str | None:
 
 def preset_flags(name: str) -> dict[str, Any]:
     """The preset's values by the flags that set them."""
-    flag_of_field = {path: flag for flag, path in FIELD_OF_FLAG.items()}
-    return {flag_of_field[path]: value for path, value in PRESETS[name].settings.items()}
+    return {FLAG_OF_FIELD[path]: value for path, value in PRESETS[name].settings.items()}
 
 
 def preset_line(flag_values: flags.FlagValues = FLAGS) -> str:
@@ -708,8 +708,7 @@ def run_flags(seed: int, exp_name: str, max_epoch: int, flag_values: flags.FlagV
 
 def flag_of(path: str) -> str:
     """How the command line spells the config field at ``path``: its flag."""
-    flag_of_field = {field: flag for flag, field in FIELD_OF_FLAG.items()}
-    return f"--{flag_of_field[path]}" if path in flag_of_field else path
+    return f"--{FLAG_OF_FIELD[path]}" if path in FLAG_OF_FIELD else path
 
 
 def error_line(e: Exception) -> str:
