@@ -11,8 +11,12 @@ Q and clustering error are the same, and only what G draws changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from infogan_tf.models import RegularizedGAN
 
 CHECKPOINT_KEY = "generator_average"
 """The average's name in a checkpoint; checkpoints written without one still resume and load."""
@@ -36,6 +40,9 @@ class WeightAverage(tf.Module):
     copied. With decay 0.999, an average from update 1 still gives every G older than the
     last 1,000 updates 37% of its weight at the end, and early G's draw poor digits.
     """
+
+    optional_in_checkpoints = True
+    """A checkpoint written without it still restores the rest (``checkpoints.restore_newest_readable``)."""
 
     def __init__(self, like: Sequence[tf.Variable], decay: float | None, start: int = 0):
         super().__init__(name=CHECKPOINT_KEY)
@@ -83,3 +90,25 @@ class WeightAverage(tf.Module):
             raise ValueError("the weight average has taken in no update yet")
         for average, weight in zip(self.averages, weights, strict=True):
             weight.assign(tf.cast(average, weight.dtype))
+
+
+class GeneratorAverage:
+    """G's average as the step's follower (``step.Follower``): it takes in G after each update, changing none.
+
+    ``decay`` 0 keeps none, but still records that in ``run.json``, so a run continued
+    with an average it was not started with (or without the one it was) is refused.
+    """
+
+    def __init__(self, model: RegularizedGAN, decay: float, start: int = 0):
+        self.decay, self.start = decay, start
+        self.average = WeightAverage(model.generator_state, decay, start) if decay else None
+
+    def settings(self) -> dict[str, Any]:
+        return {"generator_average": float(self.decay), "generator_average_from": int(self.start) if self.decay else 0}
+
+    def trackables(self) -> dict[str, tf.Module]:
+        return {CHECKPOINT_KEY: self.average} if self.average else {}
+
+    def follow(self, model: RegularizedGAN, update: tf.Tensor | None) -> None:
+        if self.average:
+            self.average.update(model.generator_state, update)

@@ -49,8 +49,8 @@ INDEX_FILE = "checkpoint"
 RESUME_MODES = ("auto", "latest", "never")
 UPDATE_SETTINGS = "update"
 """``run.json``'s key for what each update computes (learning rates, loss weights, precision)."""
-OPTIONAL_TRACKABLES = (averaging.CHECKPOINT_KEY,)
-"""What a checkpoint may lack and still restore: what was added to runs later, and may start afresh."""
+_NOT_OBJECTS = {"_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"}
+"""Top-level names in a checkpoint that are not one of the objects it was given."""
 _FAILED_SAVE = re.compile(r".+-\d+_temp")
 """What TF leaves of a save that failed half-way: ``<prefix>-<update>_temp/``."""
 
@@ -254,18 +254,18 @@ class RunLock:
 def restore_newest_readable(trackables: Mapping[str, Any], paths: Sequence[str], partial: bool = False) -> str:
     """Restore ``trackables`` from the first checkpoint of ``paths`` that reads cleanly; warn about each one skipped.
 
-    One of ``OPTIONAL_TRACKABLES`` that the checkpoint lacks keeps its state, so a run that
-    adds G's weight average can start from a checkpoint written without one; one that only
-    the checkpoint holds is left there without TensorFlow's warning per variable (the
-    resume has said that the setting changed).
+    A trackable marked ``optional_in_checkpoints`` that the checkpoint lacks keeps its
+    state, so a run that adds G's weight average can start from a checkpoint written
+    without one; what only the checkpoint holds is left there without TensorFlow's warning
+    per variable (the resume has said that the setting changed).
     """
     failures = []
     for path in paths:
         try:
             held = {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
-            found = {k: v for k, v in trackables.items() if k not in OPTIONAL_TRACKABLES or k in held}
+            found = {k: v for k, v in trackables.items() if k in held or not getattr(v, "optional_in_checkpoints", 0)}
             status = tf.train.Checkpoint(**found).restore(path)
-            if partial or held.intersection(OPTIONAL_TRACKABLES).difference(found):
+            if partial or held.difference(found, _NOT_OBJECTS):
                 status.expect_partial()
             status.assert_existing_objects_matched()
             return path

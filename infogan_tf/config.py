@@ -103,8 +103,6 @@ class ExperimentConfig:
     model: ModelSettings = ModelSettings()
     train: TrainConfig = TrainConfig()
     invariance: Invariance = Invariance()
-    overclusters: int = 0
-    """Clusters of the invariance term's over-clustering head on D's body; 0: none."""
     terms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Settings of other registered terms (``terms.register_term``), by name; a term left out is off."""
     restarts: RestartConfig = RestartConfig()

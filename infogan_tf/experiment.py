@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from infogan_tf import strategies
+from infogan_tf.averaging import GeneratorAverage
 from infogan_tf.callbacks import Checkpointer, ImageGrids, LazySummaryWriter, MetricsLog, ProgressBar
 from infogan_tf.checkpoints import (
     UPDATE_SETTINGS,
@@ -59,7 +60,7 @@ def build_trainer(
     strategy: tf.distribute.Strategy | None = None,
     terms: Sequence[ExtraTerm] = (),
 ) -> InfoGANTrainer:
-    """The model ``model`` describes, the original's two Adams, the step (with ``terms``) and the loop, seeded.
+    """The model ``model`` describes (with the heads ``terms`` add), the original's two Adams, the step and the loop.
 
     Weights come from Keras's seed, latent samples from their own ``tf.random.Generator``
     (checkpointed), the data stream from ``batches(start)`` (global batches; per-replica
@@ -72,10 +73,13 @@ def build_trainer(
         scaled_learning_rate(rate, train.batch_size, train.lr_batch_scaling)
         for rate in (train.discriminator_learning_rate, train.generator_learning_rate)
     )
+    heads = {name: outputs for term in terms for name, outputs in term.discriminator_heads().items()}
     with strategy.scope():
-        built = model.build()
+        built = dataclasses.replace(model, heads={**model.heads, **heads}).build()
         optimizers = Optimizers(*(for_precision(original_adam(rate), model.precision) for rate in rates))
-        train_step = InfoGANStep(built, optimizers, tf.random.Generator.from_seed(seed), train, strategy, terms)
+        average = GeneratorAverage(built, train.generator_average, train.generator_average_from)
+        rng = tf.random.Generator.from_seed(seed)
+        train_step = InfoGANStep(built, optimizers, rng, train, strategy, terms, followers=(average,))
         return InfoGANTrainer(
             train_step,
             batches,
@@ -209,7 +213,7 @@ def run_names(config: ExperimentConfig) -> tuple[str, list[tuple[int, str]]]:
 
 def model_config(dataset: ImageDataset, config: ExperimentConfig) -> ModelConfig:
     settings = dataclasses.asdict(config.model)
-    return ModelConfig.for_dataset(dataset, overclusters=config.overclusters, **settings)
+    return ModelConfig.for_dataset(dataset, **settings)
 
 
 def make_strategy(config: ExperimentConfig) -> tf.distribute.Strategy:

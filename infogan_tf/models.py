@@ -49,9 +49,10 @@ class ModelConfig:
     ``architecture`` fields fix the variables and the function, so a resume must keep
     them; ``precision``, ``layer_kit`` and ``sync_batch_norm`` (BatchNorm statistics over
     the global batch, not each replica's) only choose how it is computed (same
-    variables), so a run may resume with others, e.g. on GPUs. ``overclusters`` > 0
-    adds IIC's auxiliary over-clustering head on D's body (see ``step.Invariance``); 0,
-    the original's model, has none.
+    variables), so a run may resume with others, e.g. on GPUs. ``heads`` names dense
+    heads beyond D and Q on D's body, by their number of outputs: an extra term
+    (``terms.ExtraTerm.discriminator_heads``) asks for them and trains them; the
+    original's model has none.
     """
 
     latent_spec: str
@@ -62,19 +63,20 @@ class ModelConfig:
     precision: str = "float32"
     layer_kit: str = "auto"
     sync_batch_norm: bool = False
-    overclusters: int = 0
+    heads: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
-    ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak", "overclusters")
+    ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak", "heads")
+    LEGACY_HEADS = {"overclusters": "overcluster_head"}
+    """Fields of earlier ``model.json`` files that gave one head's outputs, and the head's name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent_spec", format_latent_spec(parse_latent_spec(self.latent_spec)))
         object.__setattr__(self, "image_shape", tuple(int(d) for d in self.image_shape))
         object.__setattr__(self, "leak", float(self.leak))
-        object.__setattr__(self, "overclusters", int(self.overclusters))
-        if self.overclusters == 1 or self.overclusters < 0:
-            raise ValueError(
-                f"an over-clustering head needs at least 2 clusters (or 0 for none), not {self.overclusters}"
-            )
+        object.__setattr__(self, "heads", {str(k): int(v) for k, v in sorted(dict(self.heads).items())})
+        small = {name: outputs for name, outputs in self.heads.items() if outputs < 1}
+        if small:
+            raise ValueError(f"a head on D's body needs at least one output, not {small}")
         if self.output_dist not in OUTPUT_DISTRIBUTIONS:
             raise ValueError(
                 f"unknown output distribution '{self.output_dist}'; known: {', '.join(sorted(OUTPUT_DISTRIBUTIONS))}"
@@ -90,13 +92,17 @@ class ModelConfig:
         """Read ``model.json``.
 
         Files written before the output distribution, precision and layer kit were
-        recorded get the defaults they were written under.
+        recorded get the defaults they were written under; a head recorded by a field of
+        its own (``LEGACY_HEADS``) becomes one of ``heads`` (none where it was 0).
         """
+        data = dict(data)
+        legacy = {cls.LEGACY_HEADS[k]: int(data.pop(k)) for k in cls.LEGACY_HEADS if k in data}
+        heads = {**{name: outputs for name, outputs in legacy.items() if outputs}, **data.pop("heads", {})}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**data, heads=heads)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -117,14 +123,15 @@ class Discrimination(NamedTuple):
 
     The original returned a sample from Q as well; it was never used in training, so it
     is not drawn here (``reg_latent_dist.sample(reg_dist_info)`` draws one). Q alone on
-    transformed copies of real images (the invariance term) leaves D's fields None;
-    ``overclusters`` holds the over-clustering head's probabilities where it was run.
+    transformed copies of real images (for an extra term) leaves D's fields None;
+    ``heads`` holds the outputs of the model's extra heads (``ModelConfig.heads``) by
+    name, where they were run.
     """
 
     d: tf.Tensor | None
     d_logit: tf.Tensor | None
     reg_dist_info: DistInfo | None
-    overclusters: tf.Tensor | None = None
+    heads: Mapping[str, tf.Tensor] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,12 +199,12 @@ class RegularizedGAN:
             output_flat_dim=self.output_dist.dist_flat_dim,
             leak=config.leak,
         )
-        self.overcluster_head = None
-        if config.overclusters:
-            features = self.networks.d_body.output_shape[-1]
-            self.overcluster_head = keras.Sequential(
-                [keras.Input((features,)), kit.dense(config.overclusters)], name="overcluster_head"
-            )
+        features = self.networks.d_body.output_shape[-1]
+        self.heads = {
+            name: keras.Sequential([keras.Input((features,)), kit.dense(outputs)], name=name)
+            for name, outputs in config.heads.items()
+        }
+        """The extra heads on D's body, by name (what ``ModelConfig.heads`` asks for)."""
 
     @property
     def generator_variables(self) -> list[tf.Variable]:
@@ -210,14 +217,13 @@ class RegularizedGAN:
 
     @property
     def discriminator_variables(self) -> list[tf.Variable]:
-        heads = (self.overcluster_head,) if self.overcluster_head else ()
-        return [v for m in (*self.networks.discriminator_models, *heads) for v in m.trainable_variables]
+        models = (*self.networks.discriminator_models, *self.heads.values())
+        return [v for m in models for v in m.trainable_variables]
 
     @property
     def keras_models(self) -> dict[str, keras.Model]:
         """The stacks by name, for checkpoints and summaries."""
-        models = {f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}
-        return {**models, "overcluster_head": self.overcluster_head} if self.overcluster_head else models
+        return {**{f.name: getattr(self.networks, f.name) for f in dataclasses.fields(self.networks)}, **self.heads}
 
     def discriminate(
         self, x_var: tf.Tensor, training: bool = False, detach_q: bool = False, with_q: bool = True
@@ -254,9 +260,9 @@ class RegularizedGAN:
         """``discriminate_real_and_fake``, and Q (not D) on each of ``copies``; with copies, Q on real images too.
 
         For the invariance term, which compares Q's reading of real images with its
-        reading of their transformed copies (and the over-clustering head's, where the
-        model has one). One pass of D's body over all batches, each with its own
-        BatchNorm statistics.
+        reading of their transformed copies (and the extra heads', where the model has
+        any). One pass of D's body over all batches, each with its own BatchNorm
+        statistics.
         """
         bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x, *copies], training)
         real_logit, fake_logit = apply_per_batch(self.networks.d_head, bodies[:2], training)
@@ -268,9 +274,9 @@ class RegularizedGAN:
         real = self._heads(bodies[0], real_logit, training, detach_q=False, with_q=True)
         fake = self._heads(bodies[1], fake_logit, training, detach_q=detach_q, with_q=True)
         copied = [Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[2:]]
-        if self.overcluster_head is not None:
-            real = real._replace(overclusters=self._overclusters(bodies[0]))
-            copied = [c._replace(overclusters=self._overclusters(b)) for c, b in zip(copied, bodies[2:])]
+        if self.heads:
+            real = real._replace(heads=self._extra_heads(bodies[0]))
+            copied = [c._replace(heads=self._extra_heads(b)) for c, b in zip(copied, bodies[2:])]
         return [real, fake, *copied]
 
     def discriminate_with_copies(
@@ -283,8 +289,8 @@ class RegularizedGAN:
             *(Discrimination(d=None, d_logit=None, reg_dist_info=self._posterior(b, training)) for b in bodies[1:]),
         ]
 
-    def _overclusters(self, body: tf.Tensor) -> tf.Tensor:
-        return tf.nn.softmax(tf.cast(self.overcluster_head(body), tf.float32))
+    def _extra_heads(self, body: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {name: tf.cast(head(body), tf.float32) for name, head in self.heads.items()}
 
     def categorical_probs(self, reg_dist_info: DistInfo) -> list[tf.Tensor]:
         """Q's posterior probabilities of each categorical code, in the latent spec's order."""

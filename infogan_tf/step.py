@@ -15,19 +15,20 @@ the update is the global batch's. Logged scalars are averaged over replicas (max
 ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss.
 
 Terms beyond the paper (``terms.ExtraTerm``) are added with their weights where the two
-steps build their objectives; the step knows them only through that interface.
+steps build their objectives; state that follows the weights without changing an update
+(G's moving average) is a ``Follower``. The step knows both only through these interfaces.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import keras
 import tensorflow as tf
 
-from infogan_tf import averaging, losses, strategies
+from infogan_tf import losses, strategies
 from infogan_tf.models import Discrimination, RegularizedGAN
 from infogan_tf.terms import ExtraTerm, split_by_term
 
@@ -40,6 +41,19 @@ class Optimizers(NamedTuple):
 
     discriminator: keras.optimizers.Optimizer
     generator: keras.optimizers.Optimizer
+
+
+class Follower(Protocol):
+    """What follows the weights after each update and changes no update (e.g. a moving average of G's weights)."""
+
+    def settings(self) -> dict[str, Any]:
+        """Its entries among the update's settings in ``run.json``."""
+
+    def trackables(self) -> dict[str, Any]:
+        """What checkpoints hold of it, by name."""
+
+    def follow(self, model: RegularizedGAN, update: tf.Tensor | None) -> None:
+        """After update ``update`` (how many came before it), in the compiled step."""
 
 
 def apply_gradients(optimizer: keras.optimizers.Optimizer, gradients: list, variables: list) -> None:
@@ -63,10 +77,7 @@ class InfoGANStep:
     many updates, so that what an extra term trains into Q can form before G commits its
     categories to whatever GAN training happens to separate first.
 
-    ``generator_average``: beyond the original, the decay of a moving average of G's
-    weights taken in after every update (``averaging.WeightAverage``), for sampling; 0
-    keeps none. It changes no update. ``generator_average_from``: the updates it leaves
-    out at the start.
+    ``followers`` run after every update, across replicas (``Follower``).
     """
 
     def __init__(
@@ -77,6 +88,7 @@ class InfoGANStep:
         train: TrainConfig,
         strategy: tf.distribute.Strategy | None = None,
         terms: Sequence[ExtraTerm] = (),
+        followers: Sequence[Follower] = (),
     ):
         self.model = model
         self.batch_size = train.batch_size
@@ -93,8 +105,6 @@ class InfoGANStep:
                 raise ValueError(
                     f"the {term.name} term adds to the G step, which needs G's own batch: drop reuse_fake_batch"
                 )
-        if model.overcluster_head is not None and not any(t.trains_overclusters for t in self.terms):
-            raise ValueError("an over-clustering head is trained only by a term that trains it (the invariance term)")
         self.generator_only_groups = tuple(sorted({g for t in self.terms for g in t.generator_only_groups}))
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
@@ -105,11 +115,7 @@ class InfoGANStep:
         self.info_reg_warmup = train.info_reg_warmup
         self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if self.info_reg_warmup else None
         """lambda's share this update (a warm-up only); set from the update number, so never checkpointed."""
-        self.generator_average = (
-            averaging.WeightAverage(model.generator_state, train.generator_average, train.generator_average_from)
-            if train.generator_average
-            else None
-        )
+        self.followers = tuple(followers)
         self.discriminator_optimizer.build(model.discriminator_variables)
         self.generator_optimizer.build(model.generator_variables)
         self.learning_rates = tuple(float(keras.ops.convert_to_numpy(o.learning_rate)) for o in optimizers)
@@ -136,21 +142,19 @@ class InfoGANStep:
             "reuse_fake_batch": self.reuse_fake_batch,
             **{term.name: term.settings() for term in self.terms},
             "info_reg_warmup": self.info_reg_warmup,
-            "generator_average": self.generator_average.decay if self.generator_average else 0.0,
-            "generator_average_from": self.generator_average.start if self.generator_average else 0,
+            **{key: value for follower in self.followers for key, value in follower.settings().items()},
             "precision": self.model.config.precision,
         }
 
     @property
     def trackables(self) -> dict[str, object]:
-        """What a checkpoint holds for this step to continue exactly: weights, optimisers, latent RNG, G's average."""
-        average = {averaging.CHECKPOINT_KEY: self.generator_average} if self.generator_average else {}
+        """What a checkpoint holds for this step to continue exactly: weights, optimisers, latent RNG, followers."""
         return {
             "rng": self.rng,
             "discriminator_optimizer": self.discriminator_optimizer,
             "generator_optimizer": self.generator_optimizer,
             **self.model.keras_models,
-            **average,
+            **{name: state for follower in self.followers for name, state in follower.trackables().items()},
         }
 
     def reset_learning_rates(self) -> None:
@@ -269,7 +273,7 @@ class InfoGANStep:
         """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
 
         ``update``: how many updates came before this one, which a warm-up of lambda, a
-        term's schedule and a later start of G's average need.
+        term's schedule and a follower that starts later need.
         """
         if self.info_scale is not None:
             if update is None:
@@ -285,8 +289,8 @@ class InfoGANStep:
             checks = self.strategy.experimental_local_results(replica_checks)[0]
         else:
             checks = self.replica_update(real_x, z, generator_z)
-        if self.generator_average:
-            self.generator_average.update(self.model.generator_state, update)
+        for follower in self.followers:
+            follower.follow(self.model, update)
         return checks
 
     def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:

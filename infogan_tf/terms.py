@@ -33,8 +33,15 @@ class ExtraTerm:
     weight: float = 0.0
     generator_only_groups: tuple[str, ...] = ()
     """Code groups ("disc", "cont") whose L_I this term takes over: it trains G alone, not D and Q."""
-    trains_overclusters: bool = False
-    """Whether it trains the model's over-clustering head (a head nothing else trains)."""
+
+    def discriminator_heads(self) -> dict[str, int]:
+        """Dense heads the term adds on D's body, by name and number of outputs.
+
+        They join the model (``ModelConfig.heads``, so its checkpoints and ``model.json``),
+        are trained with D by the term's scalars, and reach the term in each
+        ``Discrimination.heads`` of the real batch and its ``discriminator_batches``.
+        """
+        return {}
 
     def settings(self) -> dict[str, Any]:
         """What the term computes, as JSON values (``run.json``)."""

@@ -174,7 +174,7 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_integer(
     "invariance_overclusters",
-    DEFAULT.overclusters,
+    DEFAULT.invariance.overclusters,
     "Clusters of an auxiliary head on D's body trained by the invariance term (IIC's over-clustering); 0: none.",
     lower_bound=0,
 )
@@ -584,7 +584,7 @@ _GROUPS = ("model", "train", "run", "evaluation", "devices")
 _RENAMED = {
     "dataset": "dataset",
     "data_dir": "data_dir",
-    "invariance_overclusters": "overclusters",
+    "invariance_overclusters": "invariance.overclusters",
     "restarts": "restarts.count",
     "restart_select_at": "restarts.select_at",
     "restart_criterion": "restarts.criterion",

@@ -88,7 +88,7 @@ def test_a_run_keeping_an_average_takes_the_same_updates_and_averages_every_vari
     for plain_update, update in zip(plain_after, after, strict=True):  # G's weights after every update, bit for bit
         for a, b in zip(plain_update, update, strict=True):
             np.testing.assert_array_equal(a, b)
-    average = averaged.trainer.train_step.generator_average
+    average = averaged.trainer.train_step.followers[0].average
     names = [v.path for v in averaged.trainer.model.generator_state]
     assert any("moving_mean" in n for n in names) and any("kernel" in n for n in names)
     for i, variable in enumerate(average.averages):
@@ -102,7 +102,7 @@ def test_load_puts_the_average_in_g_unless_the_trained_weights_are_asked_for(tmp
     run = make_run(tmp_path, max_epoch=1, updates_per_epoch=3, snapshot_interval=3, generator_average=0.5)
     run.start()
     run.train()
-    average = run.trainer.train_step.generator_average
+    average = run.trainer.train_step.followers[0].average
     trained = [v.numpy() for v in run.trainer.model.generator_state]
     loaded = load(run.checkpoint_dir)
     assert loaded.average_updates == 3
@@ -127,7 +127,7 @@ def test_an_average_added_to_a_run_from_a_checkpoint_without_one_starts_at_its_w
     assert second.start(resume=str(first.checkpoint_dir)) == 2
     record = RecordGenerator()
     second.train(extra_callbacks=[record])
-    average = second.trainer.train_step.generator_average
+    average = second.trainer.train_step.followers[0].average
     assert int(average.updates.numpy()) == 2
     for i, variable in enumerate(average.averages):
         np.testing.assert_allclose(
@@ -150,7 +150,7 @@ def test_an_average_from_update_s_is_the_average_added_to_the_runs_checkpoint_of
     added = make_run(tmp_path / "added", max_epoch=2, updates_per_epoch=2, generator_average=0.9)
     added.start(resume=str(first.checkpoint_dir))
     added.train()
-    ours, theirs = later.trainer.train_step.generator_average, added.trainer.train_step.generator_average
+    ours, theirs = later.trainer.train_step.followers[0].average, added.trainer.train_step.followers[0].average
     assert int(ours.updates.numpy()) == int(theirs.updates.numpy()) == 2
     for a, b in zip(ours.averages, theirs.averages, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

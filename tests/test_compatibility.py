@@ -242,7 +242,7 @@ def run_142c3b4(tmp_path):
 def test_a_run_of_142c3b4_loads_and_samples_the_same(run_142c3b4):
     expected = np.load(run_142c3b4 / "expected.npz")
     loaded = infogan_tf.load(run_142c3b4 / "ckt" / "tiny")
-    assert loaded.step == 3 and loaded.model.config.overclusters == 5
+    assert loaded.step == 3 and loaded.model.config.heads == {"overcluster_head": 5}
     np.testing.assert_allclose(loaded.generate(tf.constant(expected["z"])).numpy(), expected["images"], atol=1e-5)
     trained = infogan_tf.load(run_142c3b4 / "ckt" / "tiny", generator="trained")
     np.testing.assert_allclose(

@@ -240,23 +240,30 @@ def test_apply_per_batch_equals_one_call_per_batch(functional):
         apply_per_batch(stock, [a, b], True)
 
 
-def test_an_over_clustering_head_is_a_dense_layer_on_ds_body_that_d_trains_and_checkpoints_keep():
-    config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), overclusters=30)
+def test_an_extra_head_is_a_dense_layer_on_ds_body_that_d_trains_and_checkpoints_keep():
+    config = ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), heads={"clusters": 30})
     model = config.build()
-    head = model.keras_models["overcluster_head"]
+    head = model.keras_models["clusters"]
     assert head.count_params() == 1024 * 30 + 30
     assert all(any(v is w for w in model.discriminator_variables) for v in head.trainable_variables)
     real, fake, copy = (tf.constant(np.random.default_rng(i).random((4, 784), dtype=np.float32)) for i in range(3))
     r, f, c = model.discriminate_real_fake_and_copies(real, fake, [copy], training=True)
-    for probs in (r.overclusters, c.overclusters):
-        assert probs.shape == (4, 30)
-        np.testing.assert_allclose(np.sum(probs, axis=1), 1.0, rtol=1e-5)
-    assert f.overclusters is None
-    assert config.architecture()["overclusters"] == 30
-    assert ModelConfig.from_json({**config.to_json(), "overclusters": 0}).build().overcluster_head is None
-    assert "overcluster_head" not in mnist_model().keras_models  # the original's model: four stacks
+    body = model.networks.d_body(copy, training=True)
+    np.testing.assert_allclose(c.heads["clusters"].numpy(), head(body).numpy(), rtol=1e-5, atol=1e-6)
+    assert r.heads["clusters"].shape == (4, 30)
+    assert f.heads is None
+    assert config.architecture()["heads"] == {"clusters": 30}
+    assert ModelConfig.from_json(config.to_json()) == config
+    assert "clusters" not in mnist_model().keras_models  # the original's model: four stacks
 
 
-def test_an_over_clustering_head_of_one_cluster_is_refused():
-    with pytest.raises(ValueError, match="at least 2 clusters"):
-        ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), overclusters=1)
+def test_a_model_json_with_an_overclusters_field_reads_as_that_head():
+    saved = {**ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)).to_json(), "overclusters": 5}
+    del saved["heads"]
+    assert ModelConfig.from_json(saved).heads == {"overcluster_head": 5}
+    assert ModelConfig.from_json({**saved, "overclusters": 0}).heads == {}
+
+
+def test_a_head_without_outputs_is_refused():
+    with pytest.raises(ValueError, match="at least one output"):
+        ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), heads={"clusters": 0})

@@ -66,10 +66,6 @@ def houses_from_the_architecture_page() -> dict[str, str]:
     return {module_name(REPO / row["path"]): row["house"] for row in rows if row}
 
 
-PORT_USES_OF_BEYOND = {("step", "averaging"), ("checkpoints", "averaging")}
-"""G's moving average, still kept by the step and read by ``load`` (docs/architecture.md says so)."""
-
-
 def test_the_port_names_nothing_beyond_the_paper():
     houses = houses_from_the_architecture_page()
     assert set(houses.values()) == {"port", "beyond", "assembly"}
@@ -80,7 +76,7 @@ def test_the_port_names_nothing_beyond_the_paper():
         for imported in runtime_imports(path)
         if houses.get(imported) == "beyond"
     }
-    assert crossings == PORT_USES_OF_BEYOND
+    assert not crossings
 
 
 def test_every_module_has_a_floor_and_imports_only_from_below():

@@ -410,10 +410,9 @@ def test_an_impossible_invariance_setting_is_refused(bad):
 
 
 def test_the_invariance_term_trains_the_over_clustering_head_and_logs_its_term(tmp_path):
-    run = make_run(
-        tmp_path, invariance=Invariance(1.0), config_overrides={"overclusters": 20}, max_epoch=1, updates_per_epoch=2
-    )
-    head = run.trainer.model.overcluster_head
+    run = make_run(tmp_path, invariance=Invariance(1.0, overclusters=20), max_epoch=1, updates_per_epoch=2)
+    head = run.trainer.model.heads["overcluster_head"]
+    assert run.trainer.model.config.heads == {"overcluster_head": 20}
     before = [v.numpy() for v in head.trainable_variables]
     run.start()
     logs = run.train()
@@ -421,9 +420,9 @@ def test_the_invariance_term_trains_the_over_clustering_head_and_logs_its_term(t
     assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, head.trainable_variables))
 
 
-def test_an_over_clustering_head_without_the_invariance_term_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="over-clustering head is trained only by"):
-        make_run(tmp_path, config_overrides={"overclusters": 20})
+def test_an_over_clustering_head_of_one_cluster_is_refused():
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        Invariance(1.0, overclusters=1)
 
 
 def test_reading_the_code_through_transformed_fakes_changes_both_updates_and_is_logged(tmp_path):

@@ -22,6 +22,9 @@ from infogan_tf.terms import ExtraTerm, register_term
 if TYPE_CHECKING:
     from infogan_tf.models import Discrimination, RegularizedGAN
 
+OVERCLUSTER_HEAD = "overcluster_head"
+"""The name of the over-clustering head on D's body (its key in checkpoints and ``model.json``)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Invariance:
@@ -40,8 +43,9 @@ class Invariance:
     transformed anew, and the joint of c and c' is taken over all pairs (IIC's "sample
     repeats"): more pairs per real batch, at one more pass of D's body each. It uses no
     labels; G is trained as before, so the code still has to name what G draws. With
-    several categorical codes, their terms add. A model with an over-clustering head
-    (``ModelConfig.overclusters``) trains it by the same term, with the same weight.
+    several categorical codes, their terms add. ``overclusters`` > 1 adds IIC's auxiliary
+    over-clustering head of that many clusters on D's body, trained by the same term
+    with the same weight (finer clusters shape D's body); 0 adds none.
 
     ``erase``: after the warp, a square of this many pixels a side is blanked in each
     copy (Cutout), at a centre uniform over the image; 0 is none. The warps keep every
@@ -82,8 +86,13 @@ class Invariance:
     leads_from: int = 0
     erase: int = 0
     erased_copies: int = 0
+    overclusters: int = 0
 
     def __post_init__(self) -> None:
+        if self.overclusters == 1 or self.overclusters < 0:
+            raise ValueError(
+                f"an over-clustering head needs at least 2 clusters (or 0 for none), not {self.overclusters}"
+            )
         if self.copies < 1:
             raise ValueError(f"the invariance term needs at least one copy per image, not {self.copies}")
         if not 0.0 <= self.max_scale < 1.0:
@@ -145,7 +154,11 @@ class Invariance:
 
     def overcluster_mutual_info(self, real: Discrimination, copies: Sequence[Discrimination]) -> tf.Tensor:
         """The same for the over-clustering head (IIC's auxiliary head: finer clusters shape D's body)."""
-        return _paired_mutual_info(real.overclusters, [c.overclusters for c in copies])
+        return _paired_mutual_info(_overclusters(real), [_overclusters(c) for c in copies])
+
+
+def _overclusters(seen: Discrimination) -> tf.Tensor:
+    return tf.nn.softmax(seen.heads[OVERCLUSTER_HEAD])
 
 
 def _paired_mutual_info(probs: tf.Tensor, copied: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -177,7 +190,6 @@ class InvarianceTerm(ExtraTerm):
         self.invariance = invariance
         self.weight = invariance.coeff
         self.generator_only_groups = ("disc",) if invariance.leads else ()
-        self.trains_overclusters = True
         self._leads_share = (
             tf.Variable(0.0, trainable=False, name="leads_share")
             if invariance.leads and invariance.leads_from
@@ -187,6 +199,9 @@ class InvarianceTerm(ExtraTerm):
 
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self.invariance)
+
+    def discriminator_heads(self) -> dict[str, int]:
+        return {OVERCLUSTER_HEAD: self.invariance.overclusters} if self.invariance.overclusters else {}
 
     def check(self, model: RegularizedGAN, reuse_fake_batch: bool) -> None:
         invariance = self.invariance
@@ -207,7 +222,7 @@ class InvarianceTerm(ExtraTerm):
 
     def log_keys(self, model: RegularizedGAN) -> list[str]:
         keys = ["MI_invariance"]
-        if model.overcluster_head is not None:
+        if self.invariance.overclusters:
             keys.append("MI_overcluster")
         if self.invariance.fakes:
             keys.append("MI_disc_transformed")
@@ -238,7 +253,7 @@ class InvarianceTerm(ExtraTerm):
         if invariance.fakes:
             *copied, fake_copy = copied
         terms = {"MI_invariance": invariance.mutual_info(model, real, copied)}
-        if model.overcluster_head is not None:
+        if self.invariance.overclusters:
             terms["MI_overcluster"] = invariance.overcluster_mutual_info(real, copied)
         if invariance.fakes:
             terms["MI_disc_transformed"] = losses.categorical_mutual_info(model, z, fake_copy.reg_dist_info)
