@@ -38,6 +38,7 @@ from typing import Any
 import tensorflow as tf
 
 from infogan_tf import averaging, strategies
+from infogan_tf.errors import ConfigError
 from infogan_tf.losses import NonFiniteLossError
 from infogan_tf.models import ModelConfig, RegularizedGAN
 from infogan_tf.records import write_json_atomically
@@ -55,7 +56,7 @@ _FAILED_SAVE = re.compile(r".+-\d+_temp")
 """What TF leaves of a save that failed half-way: ``<prefix>-<update>_temp/``."""
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ConfigError):
     """A checkpoint that cannot be used; the message says why and what to do."""
 
 
@@ -66,12 +67,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(
-            f"{path} is not valid JSON ({e}); restore it from a backup or start a new --exp_name"
+            f"{path} is not valid JSON ({e}); restore it from a backup or start a new {{run.exp_name}}"
         ) from e
     if not isinstance(data, dict):
         raise CheckpointError(
             f"{path} holds a {type(data).__name__}, not a JSON object; "
-            "restore it from a backup or start a new --exp_name"
+            "restore it from a backup or start a new {run.exp_name}"
         )
     return data
 
@@ -142,13 +143,14 @@ def check_compatible(
         problems += changed
     if problems:
         fork = (
-            f", or start a new run from this one's checkpoint with --resume={checkpoint_dir} and a new --exp_name"
+            f", or start a new run from this one's checkpoint with {{run.resume}}={checkpoint_dir} "
+            "and a new {run.exp_name}"
             if own_run and changed
             else ""
         )
         raise CheckpointError(
             f"the checkpoints in {checkpoint_dir} come from a different setup ({'; '.join(problems)}); "
-            f"rerun with the checkpoint's settings, or choose a new --exp_name{fork}"
+            f"rerun with the checkpoint's settings, or choose a new {{run.exp_name}}{fork}"
         )
     return changed
 
@@ -239,7 +241,7 @@ class RunLock:
                 raise
             raise CheckpointError(
                 f"{self.path.parent} is in use by {holder}; wait for it to finish (or stop it), "
-                "or choose another --exp_name"
+                "or choose another {run.exp_name}"
             ) from e
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} since {time.ctime()}\n".encode(), 0)
@@ -341,16 +343,19 @@ class RunCheckpoint:
         existing = found_checkpoints(self.directory)
         if mode == "never" and existing:
             raise CheckpointError(
-                f"{self.directory} already holds checkpoints; choose a new --exp_name, or --resume=auto to continue"
+                f"{self.directory} already holds checkpoints; "
+                "choose a new {run.exp_name}, or {run.resume}=auto to continue"
             )
         if mode in RESUME_MODES:
             if not existing and mode == "latest":
-                raise CheckpointError(f"--resume=latest, but {self.directory} holds no checkpoint")
+                raise CheckpointError(f"{{run.resume}}=latest, but {self.directory} holds no checkpoint")
             source_dir, paths = self.directory, existing
         else:
             source_dir, paths = checkpoint_paths(mode)
             if not paths:
-                raise CheckpointError(f"--resume={mode} holds no checkpoint; name a run's checkpoint directory or path")
+                raise CheckpointError(
+                    f"{{run.resume}}={mode} holds no checkpoint; name a run's checkpoint directory or path"
+                )
         if paths:
             own_run = Path(source_dir).resolve() == self.directory.resolve()
             changed = check_compatible(source_dir, self.config, self.run_settings, own_run)

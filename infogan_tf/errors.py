@@ -29,3 +29,7 @@ class ConfigError(RuntimeError):
     def fields(self) -> list[str]:
         """The config paths the message names."""
         return _FIELD.findall(self.template)
+
+
+class ConfigValueError(ConfigError, ValueError):
+    """A value that does not fit (a ``ValueError`` to the code that checks values), named by its field."""

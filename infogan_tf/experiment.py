@@ -111,7 +111,7 @@ class Run:
         path = self.checkpoint.resume(resume)
         step = int(self.trainer.step.numpy())
         if path:
-            self.trainer.train_step.reset_learning_rates()
+            self.trainer.restored()
             print(f"Resumed from {path} at update {step}")
         return step
 
@@ -280,7 +280,8 @@ def build(
         terms = build_terms({"invariance": config.invariance, **config.terms})
         trainer = build_trainer(model_config(dataset, config), train, batches, seed, strategy, terms)
     except ValueError as e:
-        raise SetupError(f"the model cannot be built for {dataset.name}'s images: {e}") from e
+        detail = e.template if isinstance(e, ConfigError) else e
+        raise SetupError(f"the model cannot be built for {dataset.name}'s images: {detail}") from e
     out = config.run
     directories = (Path(out.root_log_dir) / exp_name, Path(out.root_checkpoint_dir) / exp_name)
     return make_run(trainer, dataset, exp_name, directories, seed, out)

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, NamedTuple
 import tensorflow as tf
 
 from infogan_tf.distributions import Categorical, DistInfo, Distribution
+from infogan_tf.errors import ConfigError
 
 if TYPE_CHECKING:
     from infogan_tf.models import Discrimination, RegularizedGAN
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(ConfigError, FloatingPointError):
     """A loss, a logged quantity or a weight became NaN or Inf."""
 
 

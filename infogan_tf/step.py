@@ -157,8 +157,8 @@ class InfoGANStep:
             **{name: state for follower in self.followers for name, state in follower.trackables().items()},
         }
 
-    def reset_learning_rates(self) -> None:
-        """Put back the rates the optimisers were built with (a restored checkpoint brings its own)."""
+    def restored(self) -> None:
+        """After a checkpoint was restored: put back the rates the optimisers were built with (it brings its own)."""
         for optimizer, rate in zip((self.discriminator_optimizer, self.generator_optimizer), self.learning_rates):
             optimizer.learning_rate.assign(rate)
 

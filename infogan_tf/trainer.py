@@ -125,6 +125,10 @@ class InfoGANTrainer:
         """Everything a checkpoint must hold to continue this run exactly."""
         return {"step": self.step, "log_sums": self._log_sums, **self.train_step.trackables}
 
+    def restored(self) -> None:
+        """After ``trackables`` were restored: keep what this run was built with, not the checkpoint's."""
+        self.train_step.restored()
+
     def eager_update(self, real_x: tf.Tensor, stop_requested: tf.Tensor | None = None) -> None:
         """One update and its bookkeeping, uncompiled (``update`` is this under ``tf.function``).
 
@@ -206,7 +210,7 @@ class InfoGANTrainer:
             value = float(self._nonfinite_checks.numpy()[key])
             raise NonFiniteLossError(
                 f"update {update}: {self.train_step.check_keys[key]} is {value}; stopped without saving it; "
-                "try lower learning rates or --info_reg_coeff"
+                "try lower learning rates or {train.info_reg_coeff}"
             )
 
 

@@ -744,7 +744,7 @@ def _train_main(argv: list[str]) -> None:
         command.train()
     except NonFiniteLossError as e:
         newest = command.run.checkpoint.latest if command and command.run else None
-        sys.exit(f"error: {e} (the last good checkpoint, from before it, is {newest or 'none yet'})")
+        sys.exit(f"{error_line(e)} (the last good checkpoint, from before it, is {newest or 'none yet'})")
     except (
         experiment.SetupError,
         DataError,
@@ -769,7 +769,7 @@ def _evaluate_main(argv: list[str]) -> None:
     try:
         experiment.evaluate_experiment(experiment_config(), FLAGS.checkpoint, seed_given=FLAGS["seed"].present)
     except (DataError, CheckpointError, ClassifierError, ValueError) as e:
-        sys.exit(f"error: {e}")
+        sys.exit(error_line(e))
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")
 
@@ -794,7 +794,7 @@ def _sample_main(argv: list[str]) -> None:
         written = sampling.write_code_samples(loaded, out, codes, (low, high), FLAGS.steps, seed=FLAGS.seed)
         print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written))
     except (CheckpointError, sampling.UnknownCodeError) as e:
-        sys.exit(f"error: {e}")
+        sys.exit(error_line(e))
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")
 
@@ -807,7 +807,7 @@ def _export_main(argv: list[str]) -> None:
         written = export.export(loaded, FLAGS.out or Path("exports") / name)
         print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written.values()))
     except CheckpointError as e:
-        sys.exit(f"error: {e}")
+        sys.exit(error_line(e))
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")
 

@@ -90,7 +90,7 @@ def test_a_damaged_index_file_never_makes_a_run_forget_its_checkpoints(tmp_path,
 
 def test_resuming_from_a_directory_without_checkpoints_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CheckpointError, match="--resume=.*empty holds no checkpoint"):
+    with pytest.raises(CheckpointError, match="run.resume=.*empty holds no checkpoint"):
         make_run(tmp_path / "new").start(str(tmp_path / "empty"))
     assert not (tmp_path / "new" / "ckt" / "model.json").exists()
 

@@ -64,7 +64,8 @@ def test_a_run_is_not_continued_under_other_update_settings(tmp_path):
         other = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, **kwargs)
         with pytest.raises(CheckpointError, match="rerun with the checkpoint's settings") as refused:
             other.start()
-        assert named in str(refused.value) and f"--resume={tmp_path / 'ckt'} and a new --exp_name" in str(refused.value)
+        fork = f"run.resume={tmp_path / 'ckt'} and a new run.exp_name"
+        assert named in str(refused.value) and fork in str(refused.value)
     same_meaning = make_run(tmp_path, max_epoch=2, updates_per_epoch=4, continuous_info_reg_coeff=1.0)
     assert same_meaning.start() == 4  # None meant "as info_reg_coeff": the same update
     same_meaning.checkpoint.close()
@@ -138,7 +139,7 @@ def test_resume_modes(tmp_path):
     with pytest.raises(CheckpointError, match="holds no checkpoint"):
         make_run(tmp_path / "empty").start("latest")
     first = trained(tmp_path)
-    with pytest.raises(CheckpointError, match="already holds checkpoints; choose a new --exp_name"):
+    with pytest.raises(CheckpointError, match="already holds checkpoints; choose a new run.exp_name"):
         make_run(tmp_path).start("never")
     elsewhere = make_run(tmp_path / "fork", max_epoch=1, updates_per_epoch=4)
     assert elsewhere.start(first.checkpoint.manager.checkpoints[0]) == 2

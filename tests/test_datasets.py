@@ -71,7 +71,7 @@ def copy_mnist(src, dst):
 def test_missing_file_is_named(mnist_dir, tmp_path):
     data = copy_mnist(mnist_dir, tmp_path / "m")
     (data / MNIST_FILES["test_labels"]).unlink()
-    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz is missing; pass --data_dir"):
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz is missing; pass data_dir"):
         MnistDataset(str(data))
 
 
@@ -135,9 +135,7 @@ def test_when_neither_works_one_clear_error(monkeypatch):
 
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     monkeypatch.setattr(tfds, "load", offline)
-    with pytest.raises(
-        DataError, match=r"tensorflow-datasets could not load MNIST \(no network\); pass --data_dir=DIR"
-    ):
+    with pytest.raises(DataError, match=r"tensorflow-datasets could not load MNIST \(no network\); pass data_dir=DIR"):
         MnistDataset()
     assert datasets.resolve_data_dir(None, DATA_DIR_ENV) is None
 
@@ -201,7 +199,7 @@ def test_the_tfds_fallback_gets_as_far_as_the_download(monkeypatch, tmp_path):
     monkeypatch.setattr(tfds.download.DownloadManager, "download", offline)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
-    with pytest.raises(DataError, match=r"could not load MNIST \(.*no network here.*\); pass --data_dir=DIR"):
+    with pytest.raises(DataError, match=r"could not load MNIST \(.*no network here.*\); pass data_dir=DIR"):
         MnistDataset()
 
 

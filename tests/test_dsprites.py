@@ -38,7 +38,7 @@ def test_the_distributed_file_loads_with_a_fixed_held_out_split(tmp_path):
 
 
 def test_a_bad_file_is_one_clear_error(tmp_path):
-    with pytest.raises(DataError, match=r"dsprites_ndarray.*npz is missing; pass --data_dir=DIR"):
+    with pytest.raises(DataError, match=r"dsprites_ndarray.*npz is missing; pass data_dir=DIR"):
         DSpritesDataset(str(tmp_path))
     (tmp_path / DSpritesDataset.FILE).write_bytes(b"not an npz")
     with pytest.raises(DataError, match="is not the distributed .npz"):

@@ -46,7 +46,7 @@ def test_svhn_loads_the_distributed_mat_files(tmp_path):
     np.testing.assert_allclose(svhn.test.images[0], first.reshape(-1), atol=1e-6)
     assert svhn.test.images.min() >= -1 and svhn.test.images.max() <= 1 and svhn.output_dist == "mean_tanh_gaussian"
     (tmp_path / "test_32x32.mat").unlink()
-    with pytest.raises(DataError, match="SVHN file .*test_32x32.mat is missing; pass --data_dir=DIR"):
+    with pytest.raises(DataError, match="SVHN file .*test_32x32.mat is missing; pass data_dir=DIR"):
         SvhnDataset(str(tmp_path))
 
 
@@ -77,7 +77,7 @@ def test_folders_of_images_become_centre_cropped_resized_grey_or_colour(tmp_path
 
 
 def test_an_images_npz_and_the_errors_of_image_folders(tmp_path):
-    with pytest.raises(DataError, match="3D faces is not in tensorflow-datasets; pass --data_dir=DIR"):
+    with pytest.raises(DataError, match="3D faces is not in tensorflow-datasets; pass data_dir=DIR"):
         FacesDataset()
     with pytest.raises(DataError, match="no image files"):
         FacesDataset(str(tmp_path))

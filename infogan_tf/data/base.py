@@ -14,8 +14,10 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
+from infogan_tf.errors import ConfigError
 
-class DataError(RuntimeError):
+
+class DataError(ConfigError):
     """Data that cannot be loaded; the message names the file and the fix."""
 
 

@@ -29,7 +29,7 @@ class CelebADataset(ImageFolderDataset):
         if resolve_data_dir(data_dir, self.ENV):
             super().__init__(data_dir)
             return
-        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for the img_align_celeba folder"
+        fix = f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for the img_align_celeba folder"
 
         def small(batch: dict) -> np.ndarray:
             side = min(batch["image"].shape[1:3])

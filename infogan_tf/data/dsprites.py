@@ -41,7 +41,7 @@ class DSpritesDataset(ImageDataset):
         super().__init__(train=(images[train], None, factors[train]), test=(images[test], None, factors[test]))
 
     def _fix(self) -> str:
-        return f"pass --data_dir=DIR (or set {self.ENV}=DIR) for a directory holding {self.FILE}"
+        return f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for a directory holding {self.FILE}"
 
     def _from_npz(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
         if not path.is_file():

@@ -41,7 +41,7 @@ class ImageFolderDataset(ImageDataset):
 
     def __init__(self, data_dir: str | None = None):
         data_dir = resolve_data_dir(data_dir, self.ENV)
-        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for a folder of its images or an images.npz"
+        fix = f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for a folder of its images or an images.npz"
         if not data_dir:
             raise DataError(f"{self.title} is not in tensorflow-datasets; {fix}")
         directory = Path(data_dir)

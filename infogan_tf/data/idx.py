@@ -33,7 +33,7 @@ _IDX_DTYPES = {0x08: np.uint8}
 
 def _fix(title: str, env: str) -> str:
     return (
-        f"pass --data_dir=DIR (or set {env}=DIR) for a directory holding the four {title} files "
+        f"pass {{data_dir}}=DIR (or set {env}=DIR) for a directory holding the four {title} files "
         f"{', '.join(MNIST_FILES.values())}"
     )
 

@@ -29,7 +29,8 @@ class SvhnDataset(ImageDataset):
 
     def __init__(self, data_dir: str | None = None):
         data_dir = resolve_data_dir(data_dir, self.ENV)
-        fix = f"pass --data_dir=DIR (or set {self.ENV}=DIR) for a directory holding {' and '.join(self.FILES.values())}"
+        files = " and ".join(self.FILES.values())
+        fix = f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for a directory holding {files}"
         if data_dir:
             train, test = (self._from_mat(Path(data_dir) / self.FILES[s], fix) for s in ("train", "test"))
         else:

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from infogan_tf.data.base import ImageDataset
+from infogan_tf.errors import ConfigError
 
 CACHE_ENV = "INFOGAN_CACHE_DIR"
 FEATURES_LAYER = "features"
@@ -72,7 +73,7 @@ def train_classifier(
     return model, float(accuracy)
 
 
-class ClassifierError(RuntimeError):
+class ClassifierError(ConfigError):
     """A cached classifier that cannot be used or written; the message names the file and the fix."""
 
 
@@ -80,11 +81,15 @@ def cache_path(dataset: ImageDataset, path: str | os.PathLike | None = None) -> 
     """Where ``dataset``'s classifier is cached (``path`` if given), checked to be usable before any training."""
     path = Path(path) if path else default_path(dataset.name)
     if path.exists() and not path.is_file():
-        raise ClassifierError(f"--classifier_path={path} is a directory; name a .keras file in it instead")
+        raise ClassifierError(f"{{evaluation.classifier_path}}={path} is a directory; name a .keras file in it instead")
     if path.suffix != ".keras":
-        raise ClassifierError(f"--classifier_path={path} must end in .keras (the format Keras saves it in)")
+        raise ClassifierError(
+            f"{{evaluation.classifier_path}}={path} must end in .keras (the format Keras saves it in)"
+        )
     if any(parent.exists() and not parent.is_dir() for parent in path.parents):
-        raise ClassifierError(f"--classifier_path={path} lies under a file, not a directory; choose another path")
+        raise ClassifierError(
+            f"{{evaluation.classifier_path}}={path} lies under a file, not a directory; choose another path"
+        )
     return path
 
 
@@ -100,13 +105,13 @@ def load_cached(dataset: ImageDataset, path: str | os.PathLike | None = None) ->
     except Exception as e:  # Keras raises many types for a damaged file; JSON errors, KeyError, TypeError
         raise ClassifierError(
             f"the classifier cached at {path} (or {info.name}) is unreadable ({str(e).splitlines()[0][:200]}); "
-            "delete both files to retrain it, or pass another --classifier_path"
+            "delete both files to retrain it, or pass another {evaluation.classifier_path}"
         ) from e
     expected = ((None, dataset.image_dim), (None, dataset.num_classes))
     if (tuple(model.input_shape), tuple(model.output_shape)) != expected:
         raise ClassifierError(
             f"the classifier cached at {path} maps {model.input_shape} to {model.output_shape}, but {dataset.name} "
-            f"needs {expected[0]} to {expected[1]}; delete it or pass another --classifier_path"
+            f"needs {expected[0]} to {expected[1]}; delete it or pass another {{evaluation.classifier_path}}"
         )
     return SampleClassifier(model, accuracy)
 

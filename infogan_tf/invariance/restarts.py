@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infogan_tf.errors import ConfigError
 from infogan_tf.records import read_records, write_json_atomically
 
 SEED_STRIDE = 1000
@@ -47,7 +48,7 @@ SCORE_FILE = "restart_score.json"
 """A candidate's ``category_entropy``, kept in its log directory: its checkpoint of that update may be pruned later."""
 
 
-class SelectionError(RuntimeError):
+class SelectionError(ConfigError):
     """A candidate that cannot be scored: it has no record of the selection update."""
 
 
@@ -86,7 +87,7 @@ def score(log_dir: str | os.PathLike, at: int) -> float:
             return float(record[LOGGED_MI])
     raise SelectionError(
         f"{path} has no {LOGGED_MI} at update {at}, so the candidate cannot be scored: it was trained without the "
-        "invariance term, or the file was damaged; give the command a new --exp_name (this run is left as it is)"
+        "invariance term, or the file was damaged; give the command a new {run.exp_name} (this run is left as it is)"
     )
 
 

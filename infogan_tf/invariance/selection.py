@@ -74,7 +74,7 @@ class Restarts:
             raise restarts.SelectionError(
                 f"{checkpoint}, the candidate's checkpoint of update {at}, is gone and its score was not kept in "
                 f"{run.log_dir / restarts.SCORE_FILE}, so it cannot be scored by {criterion}; give the command a new "
-                "--exp_name (this run is left as it is)"
+                "{run.exp_name} (this run is left as it is)"
             )
         loaded = load(checkpoint, generator="trained")
         index = report.categorical_index(loaded)

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from infogan_tf import losses
 from infogan_tf.distributions import Categorical
+from infogan_tf.errors import ConfigValueError
 from infogan_tf.invariance import augment
 from infogan_tf.terms import ExtraTerm, register_term
 
@@ -213,8 +214,8 @@ class InvarianceTerm(ExtraTerm):
                 f"the {model.image_shape[0]}x{model.image_shape[1]} images"
             )
         if invariance.leads and not all(isinstance(d, Categorical) for d in model.reg_disc_latent_dist.dists):
-            raise ValueError(
-                "a leading invariance term (--invariance_leads) trains only categorical codes, so Q would not learn "
+            raise ConfigValueError(
+                "a leading invariance term ({invariance.leads}) trains only categorical codes, so Q would not learn "
                 "the latent spec's Bernoulli codes: drop them or the option"
             )
         if invariance.fakes and reuse_fake_batch:
