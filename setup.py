@@ -1,11 +1,11 @@
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="infogan_tf",
     version="0.1.0",
     description="A faithful TensorFlow 2 port of InfoGAN (Chen et al., 2016; openai/InfoGAN).",
     python_requires=">=3.10",
-    packages=["infogan_tf", "infogan_tf.evaluation", "infogan_tf_launchers"],
+    packages=[*find_packages(include=["infogan_tf", "infogan_tf.*"]), "infogan_tf_launchers"],
     package_dir={"infogan_tf": "infogan_tf", "infogan_tf_launchers": "launchers"},
     install_requires=[
         "tensorflow>=2.21,<2.22",

@@ -1,6 +1,6 @@
 """Typed settings of an experiment; their defaults are the original MNIST launcher's, here and nowhere else.
 
-The library takes these and reads no flag. The command layer (``launchers/command.py``)
+The library takes these and reads no flag. The command layer (``launchers/``)
 defines one flag per field, with the field's default, and builds an ``ExperimentConfig``
 from what the command line says; a test or a notebook builds one directly.
 """

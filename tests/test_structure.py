@@ -121,7 +121,7 @@ def test_importing_the_evaluation_leaves_matplotlib_s_backend_alone():
 
 
 def test_no_library_module_reads_or_defines_a_flag():
-    """Flags live in the command layer (launchers/command.py); the library takes configs."""
+    """Flags live in the command layer (launchers/); the library takes configs."""
     readers = []
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
@@ -150,6 +150,20 @@ def test_importing_the_whole_library_defines_no_flag():
         "ours = [m for m in flags.FLAGS.flags_by_module_dict() if m.startswith('infogan_tf')]\n"
         "assert not ours, ours\n"
         "import infogan_tf_launchers.command\n"
-        "assert 'infogan_tf_launchers.command' in flags.FLAGS.flags_by_module_dict()  # the check sees definitions\n"
+        "assert 'infogan_tf_launchers.flag_definitions' in flags.FLAGS.flags_by_module_dict()\n"
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_an_installed_copy_holds_every_package():
+    """``setup.py`` lists each package of the library (a non-editable install has only those)."""
+    result = run_python(
+        "import setuptools, runpy\n"
+        "seen = {}\n"
+        "setuptools.setup = lambda **kwargs: seen.update(kwargs)\n"
+        f"runpy.run_path({str(REPO / 'setup.py')!r})\n"
+        "print(' '.join(seen['packages']))\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    wanted = {".".join(("infogan_tf", *p.parent.relative_to(PACKAGE).parts)) for p in PACKAGE.rglob("__init__.py")}
+    assert set(result.stdout.split()) == {*wanted, "infogan_tf_launchers"}
