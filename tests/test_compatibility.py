@@ -30,7 +30,7 @@ from infogan_tf.invariance.term import Invariance, InvarianceTerm
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.models import ModelConfig
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "fixtures"
 
 
 def digest(array: np.ndarray) -> str:
