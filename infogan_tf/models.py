@@ -49,7 +49,9 @@ class ModelConfig:
     ``architecture`` fields fix the variables and the function, so a resume must keep
     them; ``precision``, ``layer_kit`` and ``sync_batch_norm`` (BatchNorm statistics over
     the global batch, not each replica's) only choose how it is computed (same
-    variables), so a run may resume with others, e.g. on GPUs. ``heads`` names dense
+    variables). A run may resume under another layer kit or BatchNorm sync, e.g. on GPUs;
+    the precision changes the update, so ``run.json`` holds it and only a new run started
+    from the checkpoint may change it. ``heads`` names dense
     heads beyond D and Q on D's body, by their number of outputs: an extra term
     (``terms.ExtraTerm.discriminator_heads``) asks for them and trains them; the
     original's model has none.

@@ -145,7 +145,7 @@ def test_resume_modes(tmp_path):
     assert elsewhere.start(first.checkpoint.manager.checkpoints[0]) == 2
 
 
-def test_precision_and_layer_kit_may_change_on_resume_but_the_leak_may_not(tmp_path):
+def test_the_layer_kit_may_change_on_resume_the_precision_only_in_a_new_run_and_the_leak_never(tmp_path):
     first = trained(tmp_path)
     config = first.trainer.model.config
     assert dataclasses.replace(config, precision="mixed_bfloat16", layer_kit="keras").architecture() == (
@@ -154,6 +154,13 @@ def test_precision_and_layer_kit_may_change_on_resume_but_the_leak_may_not(tmp_p
     other_kit = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"layer_kit": "keras"})
     assert other_kit.start() == 4
     other_kit.checkpoint.close()
+    bf16 = {"precision": "mixed_bfloat16"}
+    other_precision = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides=bf16)
+    with pytest.raises(CheckpointError, match="update.precision: checkpoint has 'float32'"):
+        other_precision.start()
+    forked = make_run(tmp_path / "fork", max_epoch=2, updates_per_epoch=4, config_overrides=bf16)
+    assert forked.start(str(first.checkpoint_dir)) == 4
+    forked.checkpoint.close()
     other_leak = make_run(tmp_path, max_epoch=1, updates_per_epoch=4, config_overrides={"leak": 0.1})
     with pytest.raises(CheckpointError, match="leak: checkpoint has 0.01, this run asks for 0.1"):
         other_leak.start()
