@@ -163,17 +163,18 @@ def make_run(
     return Run(name, trainer, checkpoint, log_dir, tuple(callbacks), chief)
 
 
-def ensure_writable_dir(path: str | Path, what: str, create: bool = True) -> None:
-    """Refuse, in one line naming ``what``, a directory that cannot be written (made first when ``create``)."""
+def ensure_writable_dir(path: str | Path, what: str) -> None:
+    """Refuse, in one line naming ``what``, a directory that could not be written; create nothing.
+
+    A directory that does not exist yet is judged by the nearest one above it that does:
+    the run makes it when it first writes, so a setup refused later leaves no empty folders.
+    """
     path = Path(path)
-    if not create and not path.exists():
-        return
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
     try:
-        if create:
-            path.mkdir(parents=True, exist_ok=True)
-        elif not path.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "it is a file")
-        with tempfile.TemporaryFile(dir=path):
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as e:
         raise SetupError(f"{what}={path} is not a writable directory ({e.strerror or e}); choose another") from e
@@ -195,8 +196,8 @@ def check_run_setup(
             f"{dataset.name}"
         )
     for _, name in runs:
-        ensure_writable_dir(Path(out.root_log_dir) / name, "the run's log directory", create=False)
-        ensure_writable_dir(Path(out.root_checkpoint_dir) / name, "the run's checkpoint directory", create=False)
+        ensure_writable_dir(Path(out.root_log_dir) / name, "the run's log directory")
+        ensure_writable_dir(Path(out.root_checkpoint_dir) / name, "the run's checkpoint directory")
     if config.evaluation.evaluate and dataset.labelled:
         return classifier.load_cached(dataset, config.evaluation.classifier_path)
     return None

@@ -90,7 +90,23 @@ def _multi_worker() -> tf.distribute.Strategy:
         ) from e
     if not workers:
         raise StrategyError("TF_CONFIG lists no workers")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    for kind, addresses in config["cluster"].items():
+        for address in addresses if isinstance(addresses, list) else [addresses]:
+            host, _, port = str(address).rpartition(":")
+            if not host or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+                raise StrategyError(
+                    f"TF_CONFIG's {kind} address {address!r} needs host:port with a port from 1 to 65535; "
+                    "see the example in docs/devices.md"
+                )
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except tf.errors.OpError as e:  # e.g. this worker's port is taken: "Could not start gRPC server"
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        own = config["cluster"][task["type"]][int(task["index"])]
+        raise StrategyError(
+            f"this worker could not start its server at {own} ({reason}); free that port or give this worker "
+            "another in TF_CONFIG (and the same list to every worker)"
+        ) from e
 
 
 def _tpu() -> tf.distribute.Strategy:

@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -151,6 +152,37 @@ def test_a_refused_setup_leaves_every_file_as_it_was(tmp_path, mnist_dir):
     missing = launcher(tmp_path, mnist_dir, "--exp_name=run", "--batch_size=16", *TINY[1:])
     one_line_error(missing, "holds checkpoints but no run.json")
     assert files(tmp_path) == before
+
+
+def test_a_setup_refused_after_the_directory_checks_creates_no_folder(tmp_path, mnist_dir):
+    result = launcher(tmp_path, mnist_dir, "--exp_name=x", "--strategy=mirrored", "--cpu_devices=2", "--batch_size=7")
+    one_line_error(result, "--batch_size=7 does not split evenly over 2 replicas")
+    assert sorted(tmp_path.iterdir()) == []
+    (tmp_path / "afile").write_text("kept")
+    under_a_file = launcher(tmp_path, mnist_dir, "--exp_name=x", f"--root_log_dir={tmp_path / 'afile' / 'logs'}")
+    one_line_error(under_a_file, "is a file); choose another")
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"] and (tmp_path / "afile").read_text() == "kept"
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000", ""])
+def test_a_tf_config_address_without_a_usable_port_is_one_line(tmp_path, mnist_dir, port, monkeypatch):
+    cluster = {"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    result = launcher(tmp_path, mnist_dir, "--exp_name=x", "--strategy=multi_worker", *TINY)
+    one_line_error(result, f"address 'localhost:{port}' needs host:port with a port from 1 to 65535")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_worker_whose_port_is_taken_is_one_line(tmp_path, mnist_dir, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("localhost", 0))
+        taken.listen()
+        address = f"localhost:{taken.getsockname()[1]}"
+        cluster = {"cluster": {"worker": [address]}, "task": {"type": "worker", "index": 0}}
+        monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+        result = launcher(tmp_path, mnist_dir, "--exp_name=x", "--strategy=multi_worker", *TINY)
+    one_line_error(result, f"this worker could not start its server at {address} (Could not start gRPC server)")
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_a_run_json_that_is_not_an_object_is_refused(tmp_path):
