@@ -19,7 +19,9 @@ setup(
         "importlib_resources>=6",  # tensorflow-datasets imports it to build a dataset but does not declare it
         "pillow>=10",  # already matplotlib's; writes the sampling command's animated GIFs
     ],
-    extras_require={"test": ["pytest>=8", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"]},
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"]
+    },
     entry_points={
         "console_scripts": [
             "infogan-mnist=infogan_tf_launchers.run_mnist_exp:main",
