@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,19 @@ def load_image_folder(directory: Path, image_shape: tuple[int, int, int], title:
         batches = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         return np.concatenate(list(batches.batch(4096).as_numpy_iterator()))
     except tf.errors.OpError as e:
-        raise DataError(f"{title}: an image under {directory} cannot be decoded ({e.message[:200]}); remove it") from e
+        bad = undecodable(paths, decode)
+        if not bad:
+            raise DataError(f"{title}: the images under {directory} cannot be decoded ({e.message[:200]})") from e
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DataError(f"{title}: {bad[0]}{more} cannot be decoded as an image; remove or replace it") from e
+
+
+def undecodable(paths: list[str], decode: Callable[[tf.Tensor], tf.Tensor]) -> list[str]:
+    """The files of ``paths`` that ``decode`` fails on, in order (decoded in parallel, errors skipped)."""
+    indices = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), paths))
+    decoded = indices.map(lambda i, path: (i, decode(path)), num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    good = {int(i) for i, _ in decoded.as_numpy_iterator()}
+    return [path for i, path in enumerate(paths) if i not in good]
 
 
 class ImageFolderDataset(ImageDataset):
@@ -59,9 +72,13 @@ class ImageFolderDataset(ImageDataset):
                 images = archive["images"]
         except (OSError, ValueError, KeyError, zlib.error) as e:
             raise DataError(f"{self.title} file {path} is not an .npz with an 'images' array ({e}); replace it") from e
-        if images.dtype != np.uint8 or tuple(images.shape[1:3]) != tuple(self.image_shape[:2]):
+        height, width, channels = self.image_shape
+        shape_fits = images.shape[1:3] == (height, width) and images.shape[3:] in ((), (channels,))
+        if images.dtype != np.uint8 or images.ndim not in (3, 4) or not shape_fits:
             raise DataError(
                 f"{self.title} file {path} holds {images.dtype} images of shape {images.shape[1:]}, "
                 f"expected uint8 {tuple(self.image_shape)}"
             )
-        return images
+        if not len(images):
+            raise DataError(f"{self.title} file {path} holds no images; write them into its 'images' array")
+        return images.reshape((len(images), height, width, channels))

@@ -46,10 +46,24 @@ class SvhnDataset(ImageDataset):
         try:
             mat = io.loadmat(path)
             images, labels = mat["X"], mat["y"].reshape(-1)
-        except (OSError, ValueError, KeyError, TypeError, NotImplementedError) as e:
-            raise DataError(f"SVHN file {path} is not a readable .mat with X and y ({e}); replace it") from e
+        except (OSError, ValueError, KeyError, TypeError, NotImplementedError, io.matlab.MatReadError) as e:
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise DataError(f"SVHN file {path} is not a readable .mat with X and y ({reason}); replace it") from e
         if images.ndim != 4 or images.shape[:3] != (32, 32, 3) or images.shape[3] != len(labels):
             raise DataError(
                 f"SVHN file {path} holds X {images.shape} and y {labels.shape}, expected [32, 32, 3, N], [N]"
             )
-        return np.ascontiguousarray(np.moveaxis(images, 3, 0)).astype(np.uint8), labels.astype(np.int64) % 10
+        if images.dtype != np.uint8:
+            raise DataError(
+                f"SVHN file {path} holds X as {images.dtype}, expected the distributed uint8 pixels (0 to 255); "
+                "replace it with the original file"
+            )
+        integral = np.issubdtype(labels.dtype, np.integer) or (
+            np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0)
+        )
+        if not integral or labels.size and not np.all((labels >= 0) & (labels <= 10)):
+            raise DataError(
+                f"SVHN file {path} holds labels y that are not digits 1 to 10 ({labels.dtype}); "
+                "replace it with the original file"
+            )
+        return np.ascontiguousarray(np.moveaxis(images, 3, 0)), labels.astype(np.int64) % 10
