@@ -14,7 +14,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from infogan_tf.evaluation.measures import format_value
+from infogan_tf.evaluation.measures import ROWS, format_value
 from infogan_tf.evaluation.summary import SUMMARY_ROWS, summarize
 from infogan_tf.invariance.restarts import (
     CATEGORY_ENTROPY,
@@ -111,7 +111,27 @@ def read_results(path: Path) -> dict:
     missing = [key for key in ("step", "unsupervised_error_hungarian") if key not in results]
     if missing:
         raise SystemExit(f"error: {path} lacks {', '.join(missing)}: evaluate the run again or move it away")
+    numbers = ("unsupervised_error_hungarian", *NUMBERS_READ, *(key for _, key, _ in ROWS))
+    wrong = [f"step={results['step']!r}"] if not _is_number(results["step"], whole=True) else []
+    wrong += [f"{key}={results[key]!r}" for key in dict.fromkeys(numbers) if not _is_number(results.get(key))]
+    if wrong:
+        raise SystemExit(
+            f"error: {path} holds {', '.join(wrong)} where a number belongs: evaluate the run again or move it away"
+        )
     return results
+
+
+NUMBERS_READ = ("frechet_distance_real_train",)
+"""Keys beyond the measures' rows that the tables print as numbers."""
+
+
+def _is_number(value: object, whole: bool = False) -> bool:
+    """None (not measured) or an int/float; ``whole``: an int. ``bool`` is not a number here."""
+    if value is None and not whole:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or not whole
 
 
 @dataclasses.dataclass

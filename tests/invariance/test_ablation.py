@@ -165,6 +165,11 @@ def test_a_damaged_results_file_is_refused_by_its_path(tmp_path):
         ('{"step": 20', "is not readable JSON"),
         ("[]", "is not a JSON object"),
         ('{"step": 2000}', "lacks unsupervised_error_hungarian"),
+        ('{"step": "2000", "unsupervised_error_hungarian": 0.1}', "holds step='2000' where a number belongs"),
+        ('{"step": 2000.5, "unsupervised_error_hungarian": 0.1}', "holds step=2000.5 where a number belongs"),
+        ('{"step": 2000, "unsupervised_error_hungarian": {"a": 1}}', "holds unsupervised_error_hungarian={'a': 1}"),
+        ('{"step": 2000, "unsupervised_error_hungarian": 0.1, "frechet_distance": [1]}', "holds frechet_distance=[1]"),
+        ('{"step": 2000, "unsupervised_error_hungarian": 0.1, "mig": true}', "holds mig=True where"),
     ):
         results.write_text(damaged)
         refused = subprocess.run(script, capture_output=True, text=True)
