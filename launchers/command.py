@@ -20,7 +20,7 @@ from typing import Any
 import tensorflow as tf
 from absl import app, flags
 from absl import logging as absl_logging
-from infogan_tf_launchers import flag_checks  # noqa: F401  (registers the validators)
+from infogan_tf_launchers import flag_checks, flag_definitions  # noqa: F401  (flag_checks registers the validators)
 from infogan_tf_launchers.flag_definitions import DEFAULT, FLAGS
 
 from infogan_tf import config as configs
@@ -282,7 +282,7 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
     preset = preset_named_in(sys.argv)
     for name, value in {**settings, **(preset_flags(preset) if preset else {})}.items():
         FLAGS.set_default(name, value)
-    for flag in FLAGS.flags_by_module_dict().get(__name__, []):
+    for flag in FLAGS.flags_by_module_dict().get(flag_definitions.__name__, []):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # so --help lists them, not only --helpfull
     flags.register_validator(
         "resume",
