@@ -14,7 +14,10 @@ mode (BatchNorm's moving averages). The SavedModel's signatures:
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 from pathlib import Path
 
 import keras
@@ -22,6 +25,7 @@ import tensorflow as tf
 from keras import layers
 
 from infogan_tf.checkpoints import LoadedModel
+from infogan_tf.errors import ConfigError
 from infogan_tf.models import RegularizedGAN
 
 _STOCK = (layers.Conv2DTranspose, layers.Conv2D, layers.BatchNormalization, layers.LeakyReLU)
@@ -69,20 +73,59 @@ class ExportedInfoGAN(tf.Module):
         return {key.replace("id_", "code_", 1): value for key, value in info.items()}
 
 
+class ExportError(ConfigError):
+    """An export that would overwrite what is not an export; the message names the folder."""
+
+
+def is_export(directory: Path) -> bool:
+    """Whether ``directory`` holds an export (its ``model.json`` and ``saved_model/``), which a new one may replace."""
+    return (directory / "model.json").is_file() and (directory / "saved_model").is_dir()
+
+
 def export(loaded: LoadedModel, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``saved_model/``, ``<network>.keras`` for G, D's body and head and Q's head (and the over-clustering
-    head where the model has one), and ``model.json``."""
+    """Write ``saved_model/``, ``<network>.keras`` for each network (and any extra head), and ``model.json``.
+
+    Whole or not at all: everything is written to ``.<name>.partial`` beside ``out_dir``
+    and then takes its place, so an export stopped half-way leaves no partial folder at
+    ``out_dir``, and a re-export leaves the previous one there until the new one is whole.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.name in ("", ".", ".."):
+        out_dir = out_dir.resolve()
+    partial, previous = (out_dir.with_name(f".{out_dir.name}.{kind}") for kind in ("partial", "previous"))
+    if not out_dir.exists() and previous.is_dir():  # a swap was cut between its two renames: put the old one back
+        os.rename(previous, out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(out_dir))
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_export(out_dir):
+        raise ExportError(
+            f"{out_dir} holds files that are not an export, and an export replaces its folder whole; "
+            "choose a new or empty folder, or an earlier export"
+        )
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        names = _write(loaded, partial)
+        if out_dir.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            os.rename(out_dir, previous)
+        os.rename(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
+    return {name: out_dir / name for name in names}
+
+
+def _write(loaded: LoadedModel, out_dir: Path) -> list[str]:
+    """The export's files in ``out_dir``; returns their names."""
     module = ExportedInfoGAN(loaded.model)
     generate = module.generate.get_concrete_function()
     signatures = {"generate": generate, "serving_default": generate, "encode": module.encode.get_concrete_function()}
     tf.saved_model.save(module, str(out_dir / "saved_model"), signatures=signatures)
-    written = {"saved_model": out_dir / "saved_model", "model.json": out_dir / "model.json"}
+    written = ["saved_model", "model.json"]
     for name, network in loaded.model.keras_models.items():
-        path = out_dir / f"{name}.keras"
-        stock_copy(network).save(path)
-        written[path.name] = path
+        stock_copy(network).save(out_dir / f"{name}.keras")
+        written.append(f"{name}.keras")
     (out_dir / "model.json").write_text(
         json.dumps(
             {

@@ -9,10 +9,12 @@ trained again).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
 import sys
+from collections.abc import Iterator
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
@@ -56,6 +58,26 @@ def prepare_process() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter buries the log; set it to see it
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_on_signal)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM recorded (in the list it gives), not acted on, until the block ends.
+
+    For work that must end whole or not at all, such as an export: a signal that raised
+    while TensorFlow traces would surface as TensorFlow's error, with a traceback.
+    """
+    received: list[int] = []
+
+    def record(signum: int, frame) -> None:
+        received.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def onednn_enabled() -> bool:

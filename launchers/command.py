@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -262,9 +263,14 @@ def _export_main(argv: list[str]) -> None:
     _no_arguments(argv)
     try:
         name, loaded = _load_named_run()
-        written = export.export(loaded, FLAGS.out or Path("exports") / name)
+        out = Path(FLAGS.out or Path("exports") / name)
+        with process.deferred_signals() as received:
+            written = export.export(loaded, out)
         print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written.values()))
-    except CheckpointError as e:
+        if received:
+            print(f"stopped by {signal.Signals(received[0]).name} once the export to {out} was whole", file=sys.stderr)
+            sys.exit(128 + received[0])
+    except (CheckpointError, export.ExportError) as e:
         sys.exit(error_line(e))
     except OSError as e:
         sys.exit(f"error: {_os_error(e)}")

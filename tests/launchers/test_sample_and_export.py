@@ -1,8 +1,11 @@
 """The sampling command's files, and the exported models used where infogan_tf is not installed."""
 
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from conftest import REPO, make_run
 from PIL import Image
 
 import infogan_tf
+from infogan_tf import export
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +116,71 @@ def test_the_exported_model_reproduces_the_run_without_infogan_tf(run_dir, tmp_p
     )
     for key, value in posterior.items():
         np.testing.assert_allclose(out[key.replace("id_", "code_", 1)], value, atol=1e-5)
+
+
+def tree(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_re_export_replaces_an_export_whole_and_refuses_a_folder_that_is_not_one(run_dir, tmp_path):
+    loaded = infogan_tf.load(run_dir)
+    out = tmp_path / "export"
+    written = export.export(loaded, out)
+    assert export.is_export(out) and set(written) >= {"saved_model", "model.json", "generator.keras"}
+    (out / "stale.txt").write_text("from before")
+    export.export(loaded, out)
+    assert export.is_export(out) and not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no .partial or .previous left
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(export.ExportError, match="holds files that are not an export"):
+        export.export(loaded, mine)
+    assert tree(mine) == {Path("notes.txt"): b"keep me"}
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        export.export(loaded, tmp_path / "a_file")
+
+
+def test_an_export_that_fails_half_way_leaves_the_previous_one(run_dir, tmp_path, monkeypatch):
+    loaded = infogan_tf.load(run_dir)
+    out = tmp_path / "export"
+    export.export(loaded, out)
+    before = tree(out)
+    real_write = export._write
+
+    def write_then_fail(loaded, directory):
+        real_write(loaded, directory)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "_write", write_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        export.export(loaded, out)
+    assert tree(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+    with pytest.raises(OSError, match="No space left"):
+        export.export(loaded, tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_an_export_cut_between_its_two_renames_gets_the_previous_one_back(run_dir, tmp_path):
+    loaded = infogan_tf.load(run_dir)
+    out = tmp_path / "export"
+    export.export(loaded, out)
+    out.rename(tmp_path / ".export.previous")  # as a SIGKILL after the first rename leaves it
+    export.export(loaded, out)
+    assert export.is_export(out) and sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_sigterm_during_an_export_ends_in_one_line_once_the_export_is_whole(run_dir, tmp_path):
+    out = tmp_path / "export"
+    cmd = [sys.executable, str(REPO / "launchers" / "export.py"), f"--checkpoint={run_dir}", f"--out={out}"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    partial = tmp_path / ".export.partial"
+    deadline = time.monotonic() + 240
+    while not partial.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # while TensorFlow traces and writes the export
+    _, err = process.communicate(timeout=240)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "Traceback" not in err and f"stopped by SIGTERM once the export to {out} was whole" in err
+    assert export.is_export(out) and sorted(p.name for p in tmp_path.iterdir()) == ["export"]
