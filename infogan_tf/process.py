@@ -10,6 +10,7 @@ trained again).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import signal
@@ -32,10 +33,20 @@ def rerun_command() -> str:
     return _rerun
 
 
+def exit_quietly(code: int) -> None:
+    """Exit with ``code`` and nothing after the line already printed.
+
+    Objects torn down on the way out would otherwise log: a checkpoint read cut short by
+    a signal warns once per variable it did not restore (hundreds of lines).
+    """
+    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
+    sys.exit(code)
+
+
 def _exit_on_signal(signum: int, frame) -> None:
     name = signal.Signals(signum).name
     print(f"stopped by {name} outside training (nothing unsaved); {_rerun} to continue", file=sys.stderr)
-    sys.exit(128 + signum)
+    exit_quietly(128 + signum)
 
 
 def prefer_onednn() -> bool:

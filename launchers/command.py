@@ -217,7 +217,7 @@ def _train_main(argv: list[str]) -> None:
         sys.exit(f"error: {_os_error(e)}")
     except TrainingInterrupted as e:
         print(f"{e}; saved {command.run.checkpoint.latest}; {process.rerun_command()} to resume", file=sys.stderr)
-        sys.exit(128 + e.signum)
+        process.exit_quietly(128 + e.signum)
 
 
 def _evaluate_main(argv: list[str]) -> None:
@@ -269,7 +269,7 @@ def _export_main(argv: list[str]) -> None:
         print(f"Update {loaded.step} of {loaded.checkpoint_path}: wrote " + ", ".join(str(p) for p in written.values()))
         if received:
             print(f"stopped by {signal.Signals(received[0]).name} once the export to {out} was whole", file=sys.stderr)
-            sys.exit(128 + received[0])
+            process.exit_quietly(128 + received[0])
     except (CheckpointError, export.ExportError) as e:
         sys.exit(error_line(e))
     except OSError as e:

@@ -1,13 +1,15 @@
-"""What a launcher sets up before TensorFlow loads: oneDNN's kernels on every x86-64 CPU, unless the user says no."""
+"""What a launcher sets up before TensorFlow loads: oneDNN's kernels on every x86-64 CPU (unless the user says no),
+and one-line exits on a signal."""
 
 import os
 import platform
+import signal
 import subprocess
 import sys
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
+x86_only = pytest.mark.skipif(
     platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is asked for on x86-64 CPUs only"
 )
 
@@ -27,18 +29,21 @@ ASK_THEN_LOAD = (
 )
 
 
+@x86_only
 def test_a_launcher_process_runs_onednn_kernels_whatever_the_cpu():
     result = run_python(ASK_THEN_LOAD)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["1", "True"]
 
 
+@x86_only
 def test_the_user_can_keep_eigen_kernels():
     result = run_python(ASK_THEN_LOAD, TF_ENABLE_ONEDNN_OPTS="0")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["0", "False"]
 
 
+@x86_only
 def test_asking_after_tensorflow_loaded_changes_nothing():
     result = run_python(
         "import os\n"
@@ -48,3 +53,33 @@ def test_asking_after_tensorflow_loaded_changes_nothing():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["False", "None"]
+
+
+FREED_UNRESTORED = """
+import os, signal, sys
+from infogan_tf import process
+process.prepare_process()
+import tensorflow as tf
+path = tf.train.Checkpoint(a=tf.Variable(1.0), b=tf.Variable(2.0)).write(sys.argv[1])
+status = tf.train.Checkpoint(a=tf.Variable(0.0)).read(path)  # b unrestored: TensorFlow warns when it is freed
+if sys.argv[2] == "signal":
+    os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(143)
+"""
+
+
+def test_a_signal_exit_says_one_line_and_nothing_torn_down_after_it_speaks(tmp_path):
+    """As a SIGTERM during the restarts' scoring: a checkpoint read cut short would warn once per variable."""
+    script = tmp_path / "freed.py"
+    script.write_text(FREED_UNRESTORED)
+    runs = {
+        how: subprocess.run(
+            [sys.executable, str(script), str(tmp_path / "ckpt"), how], capture_output=True, text=True, timeout=300
+        )
+        for how in ("signal", "plain")
+    }
+    assert "could not be found in the restored object" in runs["plain"].stderr  # what a signal exit silences
+    signalled = runs["signal"]
+    assert signalled.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM outside training" in signalled.stderr
+    assert "could not be found" not in signalled.stderr and "WARNING:tensorflow" not in signalled.stderr
