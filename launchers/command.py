@@ -200,6 +200,9 @@ def _train_main(argv: list[str]) -> None:
         command = experiment.Experiment(config, strategy, record=run_flags, chooser=chooser)
         if not config.run.exp_name:  # the name is a new timestamp each time: the same command would start another run
             process.set_rerun_command(f"rerun the same command with --exp_name={command.base}")
+        for _, name in command.runs if not chooser else ():
+            if note := restarts.passed_over(config.run.root_log_dir, name):
+                print(f"note: {note}")
         command.train()
     except NonFiniteLossError as e:
         newest = command.run.checkpoint.latest if command and command.run else None

@@ -115,6 +115,26 @@ def keep_score(log_dir: str | os.PathLike, criterion: str, at: int, value: float
     write_json_atomically(Path(log_dir) / SCORE_FILE, record)
 
 
+def passed_over(log_root: str | os.PathLike, name: str) -> str | None:
+    """Where a seed's ``restarts.json`` under ``log_root`` lists run ``name`` as a candidate it did not choose.
+
+    Continuing such a run on its own is allowed (it is a run like any other), but the
+    seed's record still names another: the caller says so. None where no record does.
+    """
+    for path in sorted(Path(log_root).glob(f"*/{SELECTION_FILE}")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("chosen"), dict):
+            continue
+        listed = {c.get("run") for c in record.get("candidates", []) if isinstance(c, dict)}
+        chosen = record["chosen"].get("run")
+        if name in listed and chosen != name:
+            return f"{name} is a restart candidate that {path} did not choose ({chosen} was); it trains on by itself"
+    return None
+
+
 def choose(scored: Sequence[tuple[Candidate, float]]) -> Candidate:
     """The highest score; on a tie, the earlier candidate (the seed's own run first)."""
     best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))

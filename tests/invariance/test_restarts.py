@@ -150,6 +150,25 @@ def test_the_launcher_trains_each_candidate_to_the_selection_update_and_the_chos
     assert "Epoch " not in again.stdout and again.stdout.count("Resumed from") == 3
     assert json.loads((tmp_path / "logs" / "r" / "restarts.json").read_text()) == selection
 
+    # the candidate not chosen, continued by its name alone, trains on with a word about the choice
+    unchosen = launcher(
+        tmp_path, mnist_dir, f"--exp_name={other}", f"--seed={runs[other]['seed']}", "--invariance_coeff=1"
+    )
+    assert unchosen.returncode == 0, unchosen.stderr[-3000:]
+    record = tmp_path / "logs" / "r" / "restarts.json"
+    assert f"note: {other} is a restart candidate that {record} did not choose ({best['run']} was)" in unchosen.stdout
+    assert "note:" not in plain.stdout
+
+
+def test_a_run_a_selection_passed_over_is_found_and_others_are_not(tmp_path):
+    chosen, other = restarts.Candidate(0, "s"), restarts.Candidate(1000, "s_seed1000")
+    restarts.write_selection(tmp_path / "s", 4, [(chosen, 2.1), (other, 2.0)], chosen)
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / restarts.SELECTION_FILE).write_text("{not json")
+    assert "s_seed1000 is a restart candidate that" in restarts.passed_over(tmp_path, "s_seed1000")
+    assert restarts.passed_over(tmp_path, "s") is None and restarts.passed_over(tmp_path, "elsewhere") is None
+    assert restarts.passed_over(tmp_path / "missing", "s_seed1000") is None
+
 
 def test_restarts_by_category_entropy_score_each_candidate_at_its_checkpoint_of_the_selection_update(
     tmp_path, mnist_dir
