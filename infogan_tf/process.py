@@ -71,6 +71,17 @@ def prepare_process() -> None:
         signal.signal(signum, _exit_on_signal)
 
 
+def finished(what: str) -> None:
+    """From now on a signal says that ``what`` is complete (the process is only tidying up) and exits as one."""
+
+    def exit_after_the_work(signum: int, frame) -> None:
+        print(f"stopped by {signal.Signals(signum).name} after {what} was complete", file=sys.stderr)
+        exit_quietly(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, exit_after_the_work)
+
+
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[list[int]]:
     """SIGINT and SIGTERM recorded (in the list it gives), not acted on, until the block ends.

@@ -204,6 +204,7 @@ def _train_main(argv: list[str]) -> None:
             if note := restarts.passed_over(config.run.root_log_dir, name):
                 print(f"note: {note}")
         command.train()
+        process.finished("the training and its evaluation (every result is written)")
     except NonFiniteLossError as e:
         newest = command.run.checkpoint.latest if command and command.run else None
         sys.exit(f"{error_line(e)} (the last good checkpoint, from before it, is {newest or 'none yet'})")
@@ -230,6 +231,7 @@ def _evaluate_main(argv: list[str]) -> None:
         raise app.UsageError("name the run with --exp_name (and --seeds), or a checkpoint with --checkpoint")
     try:
         experiment.evaluate_experiment(experiment_config(), FLAGS.checkpoint, seed_given=FLAGS["seed"].present)
+        process.finished("the evaluation (its results are written)")
     except (DataError, CheckpointError, ClassifierError, ValueError) as e:
         sys.exit(error_line(e))
     except OSError as e:

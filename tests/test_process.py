@@ -83,3 +83,20 @@ def test_a_signal_exit_says_one_line_and_nothing_torn_down_after_it_speaks(tmp_p
     assert signalled.returncode == 128 + signal.SIGTERM
     assert "stopped by SIGTERM outside training" in signalled.stderr
     assert "could not be found" not in signalled.stderr and "WARNING:tensorflow" not in signalled.stderr
+
+
+FINISHED = """
+import os, signal
+from infogan_tf import process
+process.prepare_process()
+process.finished("the evaluation (its results are written)")
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+def test_a_signal_after_the_work_is_done_says_the_work_is_complete():
+    result = subprocess.run([sys.executable, "-c", FINISHED], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 128 + signal.SIGTERM
+    assert result.stderr.strip().splitlines()[-1] == (
+        "stopped by SIGTERM after the evaluation (its results are written) was complete"
+    )
