@@ -39,6 +39,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from infogan_tf import strategies  # noqa: E402
 from infogan_tf.data import DATA_DIR_ENV, MnistDataset, resolve_data_dir  # noqa: E402
 from infogan_tf.invariance.term import Invariance  # noqa: E402
+from infogan_tf.networks import PRECISIONS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ISA_LIMITS = {
@@ -104,7 +105,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.smoke:
         args.batch_sizes, args.modes, args.mode_batch = "8", "eager,function", 8
         args.sweep_mode, args.steps, args.reps, args.warmup, args.peer = "function", 2, 1, 1, False
+    problem = check_args(args)
+    if problem:
+        sys.exit(f"error: {problem}")
     return args
+
+
+MODES = ("eager", "function", "xla")
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, in one line naming the flag and what it takes; None when nothing is."""
+    for precision in args.precisions.split(","):
+        if precision not in PRECISIONS:
+            hint = f" (did you mean mixed_{precision}?)" if f"mixed_{precision}" in PRECISIONS else ""
+            return f"--precisions: unknown precision {precision!r}{hint}; known: {', '.join(PRECISIONS)}"
+    for mode in args.modes.split(","):
+        if mode not in MODES:
+            return f"--modes: unknown mode {mode!r}; known: {', '.join(MODES)}"
+    sizes = args.batch_sizes.split(",")
+    if not all(s.isascii() and s.isdigit() and int(s) > 0 for s in sizes):
+        return f"--batch_sizes={args.batch_sizes}: give positive whole numbers separated by commas"
+    for name, least in (("mode_batch", 1), ("steps", 1), ("reps", 1), ("warmup", 0), ("peer_pairs", 1), ("threads", 1)):
+        if getattr(args, name) < least:
+            return f"--{name}={getattr(args, name)}: at least {least}"
+    return None
 
 
 def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fake_batch: bool = False) -> dict:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
@@ -118,3 +119,23 @@ def test_matmul_shapes_smoke_times_every_shape():
         "6272x256x1024",
         "1024x128x6272",
     ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "line"),
+    [
+        ("--precisions=bfloat16", "error: --precisions: unknown precision 'bfloat16' (did you mean mixed_bfloat16?)"),
+        ("--modes=graph", "error: --modes: unknown mode 'graph'; known: eager, function, xla"),
+        ("--reps=0", "error: --reps=0: at least 1"),
+    ],
+)
+def test_a_bad_benchmark_setting_is_one_line(flag, line):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "train_step.py"), flag],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(line), result.stderr[-2000:]

@@ -1,14 +1,14 @@
-"""A few updates on one device, then mirrored over 2 logical CPUs; prints both runs' checks and weights as JSON.
+"""A few updates on one device, then mirrored over 2 logical CPUs; writes both runs' checks and weights to an .npz.
 
-Runs in its own process: the host CPU must be split before TensorFlow starts.
-Each argument is one case, ``<optimizer: adam|sgd>,<sync_batch_norm: 0|1>,<reuse_fake_batch: 0|1>,<updates>``.
+Runs in its own process: the host CPU must be split before TensorFlow starts. The first
+argument is the .npz to write (keys ``<case>|<one|mirrored>|<checks|weights|replicas|copies_spread>``);
+each further one is a case, ``<optimizer: adam|sgd>,<sync_batch_norm: 0|1>,<reuse_fake_batch: 0|1>,<updates>``.
 
 "adam" is the training setup of ``experiment.build_trainer``. "sgd" puts plain SGD in
 the same step: Adam's first updates are nearly independent of the gradient's scale, so
 they would hide a wrongly scaled gradient, which SGD passes straight into the weights.
 """
 
-import json
 import sys
 
 from infogan_tf.process import prefer_onednn
@@ -74,19 +74,18 @@ def train(strategy: tf.distribute.Strategy, optimizer: str, sync: bool, reuse: b
     )
     return {
         "replicas": strategy.num_replicas_in_sync,
-        "checks": checks,
-        "weights": [v.numpy().ravel().tolist() for v in variables],
+        "checks": np.array(checks),
+        "weights": np.concatenate([v.numpy().ravel() for v in variables]),
         "copies_spread": spread,
     }
 
 
 mirrored_strategy = strategies.make_strategy("mirrored")
 results = {}
-for case in sys.argv[1:]:
+for case in sys.argv[2:]:
     optimizer, sync, reuse, updates = case.split(",")
     settings = (optimizer, bool(int(sync)), bool(int(reuse)), int(updates))
-    results[case] = {
-        "one": train(tf.distribute.get_strategy(), *settings),
-        "mirrored": train(mirrored_strategy, *settings),
-    }
-print(json.dumps(results))
+    for side, strategy in (("one", tf.distribute.get_strategy()), ("mirrored", mirrored_strategy)):
+        for key, value in train(strategy, *settings).items():
+            results[f"{case}|{side}|{key}"] = value
+np.savez(sys.argv[1], **results)
