@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,11 +185,16 @@ def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fak
     }
 
 
-def run_peer(args) -> float:
-    """The peer's median ms/step at --mode_batch, run as its own process."""
+PEER_PRECISION = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+"""The peer's autocast precision that matches each of ours (fp32 master weights and losses on both sides)."""
+
+
+def run_peer(args, precision: str = "float32") -> float:
+    """The peer's median ms/step at --mode_batch in the precision matching ours, run as its own process."""
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
     env.update(ISA_LIMITS[args.isa])
     cmd = [args.peer_python, args.peer_script, "--steps", str(args.steps), "--reps", str(args.reps)]
+    cmd += ["--precision", PEER_PRECISION[precision]]
     cmd += ["--warmup", str(args.warmup), "--batch", str(args.mode_batch), "--threads", str(args.threads)]
     cmd += ["--device", "cuda" if args.device_used == "gpu" else "cpu"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(args.peer_script).parent, env=env)
@@ -282,17 +288,27 @@ def main(argv=None) -> None:
             record(measure(args.mode_batch, args.sweep_mode, precision, args, dataset), part="pipeline")
 
     if args.peer:
-        print(f"\nAlternating with the peer at batch {args.mode_batch} ({args.sweep_mode}):")
+        print(f"\nAlternating with the peer at batch {args.mode_batch} ({args.sweep_mode}), like for like:")
+        ratios: dict[str, list[float]] = {p: [] for p in precisions}
         for pair in range(args.peer_pairs):
             for precision in precisions:
                 ours = record(measure(args.mode_batch, args.sweep_mode, precision, args), part="peer", pair=pair)
-                peer_ms = run_peer(args)
+                peer_ms = run_peer(args, precision)
+                ours["peer_precision"] = PEER_PRECISION[precision]
                 ours["peer_ms"] = peer_ms
                 ours["peer_images_per_s"] = 1000 * args.mode_batch / peer_ms
-                ratio = ours["images_per_s"] / ours["peer_images_per_s"]
+                ratios[precision].append(ours["images_per_s"] / ours["peer_images_per_s"])
+                ceiling = peak[precision]
+                ours_share = ours["gflops_per_s"] / ceiling
+                peer_share = ours["gflop_per_update"] / (peer_ms / 1000) / ceiling
                 print(
-                    f"  pair {pair} {precision}: peer {peer_ms:.1f} ms/step -> ours / peer = {ratio:.2f}x", flush=True
+                    f"  pair {pair} {precision} vs peer {PEER_PRECISION[precision]}: peer {peer_ms:.1f} ms/step, "
+                    f"ours / peer = {ratios[precision][-1]:.2f}x; share of the {ceiling:.0f} GFLOP/s ceiling: "
+                    f"ours {ours_share:.0%}, peer {peer_share:.0%}",
+                    flush=True,
                 )
+        for precision, values in ratios.items():
+            print(f"  {precision}: median of {len(values)} pairs, ours / peer = {statistics.median(values):.2f}x")
 
     (out_dir / "train_step.json").write_text(json.dumps({"peak_gflops": peak, "results": results}, indent=2) + "\n")
     plot(results, peak, out_dir / "train_step.png")
