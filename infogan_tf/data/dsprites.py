@@ -59,7 +59,12 @@ class DSpritesDataset(ImageDataset):
                 f"dSprites file {path} holds images {images.shape} and factors {classes.shape}, "
                 f"expected [N, 64, 64] and [N, 6]"
             )
-        return images.astype(np.uint8), classes[:, 1:].astype(np.int64)  # column 0, the colour, never varies
+        if images.dtype != np.uint8 or not np.issubdtype(classes.dtype, np.integer):
+            raise DataError(
+                f"dSprites file {path} holds imgs as {images.dtype} and latents_classes as {classes.dtype}, "
+                "expected the distributed uint8 images and integer factors; replace it with an intact copy"
+            )
+        return images, classes[:, 1:].astype(np.int64)  # column 0, the colour, never varies
 
     def _from_tfds(self) -> tuple[np.ndarray, np.ndarray]:
         keys = [f"label_{name}" for name in self.factor_names]

@@ -7,6 +7,7 @@ from scipy import io
 
 from infogan_tf.data import DataError
 from infogan_tf.data.chairs import ChairsDataset
+from infogan_tf.data.dsprites import DSpritesDataset
 from infogan_tf.data.svhn import SvhnDataset
 
 
@@ -99,3 +100,16 @@ def test_svhn_pixels_or_labels_of_another_type_are_refused_not_cast(tmp_path, x,
     write_svhn(tmp_path, x, y)
     with pytest.raises(DataError, match=message):
         SvhnDataset(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("images", "classes", "message"),
+    [
+        (np.zeros((4, 64, 64), np.float32), np.zeros((4, 6), np.int64), "holds imgs as float32"),
+        (np.zeros((4, 64, 64), np.uint8), np.zeros((4, 6), np.float64), "latents_classes as float64"),
+    ],
+)
+def test_dsprites_arrays_of_another_type_are_refused_not_cast(tmp_path, images, classes, message):
+    np.savez(tmp_path / DSpritesDataset.FILE, imgs=images, latents_classes=classes)
+    with pytest.raises(DataError, match=message):
+        DSpritesDataset(str(tmp_path))
