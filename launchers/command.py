@@ -293,7 +293,8 @@ def launch(settings: Mapping[str, Any], main: Callable[[list[str]], None] = _tra
     preset = preset_named_in(sys.argv)
     for name, value in {**settings, **(preset_flags(preset) if preset else {})}.items():
         FLAGS.set_default(name, value)
-    for flag in FLAGS.flags_by_module_dict().get(flag_definitions.__name__, []):
+    shared = FLAGS.flags_by_module_dict()
+    for flag in [*shared.get(flag_definitions.__name__, []), *shared.get(__name__, [])]:  # here: the terms' flags
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # so --help lists them, not only --helpfull
     flags.register_validator(
         "resume",
