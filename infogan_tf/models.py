@@ -51,10 +51,11 @@ class ModelConfig:
     the global batch, not each replica's) only choose how it is computed (same
     variables). A run may resume under another layer kit or BatchNorm sync, e.g. on GPUs;
     the precision changes the update, so ``run.json`` holds it and only a new run started
-    from the checkpoint may change it. ``heads`` names dense
-    heads beyond D and Q on D's body, by their number of outputs: an extra term
-    (``terms.ExtraTerm.discriminator_heads``) asks for them and trains them; the
-    original's model has none.
+    from the checkpoint may change it.
+
+    ``heads`` names dense heads beyond D and Q on D's body, by their number of outputs:
+    an extra term (``terms.ExtraTerm.discriminator_heads``) asks for them and trains
+    them; the original's model has none.
     """
 
     latent_spec: str
