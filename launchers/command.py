@@ -200,9 +200,10 @@ def _train_main(argv: list[str]) -> None:
         command = experiment.Experiment(config, strategy, record=run_flags, chooser=chooser)
         if not config.run.exp_name:  # the name is a new timestamp each time: the same command would start another run
             process.set_rerun_command(f"rerun the same command with --exp_name={command.base}")
-        for _, name in command.runs if not chooser else ():
-            if note := restarts.passed_over(config.run.root_log_dir, name):
-                print(f"note: {note}")
+        if not chooser:  # a candidate continued by its name alone: say whether its seed chose another
+            for _, name in command.runs:
+                if note := restarts.passed_over(config.run.root_log_dir, name):
+                    print(f"note: {note}")
         command.train()
         process.finished("the training and its evaluation (every result is written)")
     except NonFiniteLossError as e:
