@@ -47,6 +47,17 @@ def write_json_atomically(path: str | os.PathLike, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """``data`` at ``path`` through a temporary file beside it: a kill or failure leaves the old file or the new."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
     data = (json.dumps(record) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -9,6 +9,7 @@ unique (``categorical``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from PIL import Image
 from infogan_tf.checkpoints import LoadedModel
 from infogan_tf.distributions import Categorical
 from infogan_tf.latent_spec import format_latent_spec
+from infogan_tf.records import write_bytes_atomically
 from infogan_tf.visualize import FactorVisualizer, image_grid, traversal_latents
 
 
@@ -83,6 +85,9 @@ def write_code_samples(
 ) -> list[Path]:
     """For each code: ``code_<i>.png`` (``rows`` noise rows x one column per value) and ``code_<i>.gif``.
 
+    Each file is written whole (through a temporary file), so a stopped command leaves
+    the previous file or the new one.
+
     A GIF frame is a ``rows`` x ``rows`` block of noise samples with the code at one value;
     a continuous code of several dimensions is swept along its first. Returns the files written.
     """
@@ -100,11 +105,13 @@ def write_code_samples(
         z = traversal_latents(model, index, values, grid_rows.fixed_reg, grid_rows.fixed_nonreg, dim)
         grid = image_grid(np.asarray(model.generate_mean(z)), rows, len(values), shape)
         png = out_dir / f"code_{index}.png"
-        tf.io.write_file(str(png), tf.io.encode_png(_to_uint8(grid, output_range)))
+        write_bytes_atomically(png, tf.io.encode_png(_to_uint8(grid, output_range)).numpy())
         z = traversal_latents(model, index, values, block.fixed_reg, block.fixed_nonreg, dim)
         images = np.asarray(model.generate_mean(z)).reshape(rows * rows, len(values), -1)
         frames = [_frame(image_grid(images[:, c], rows, rows, shape), output_range) for c in range(len(values))]
         gif = out_dir / f"code_{index}.gif"
-        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
+        animation = io.BytesIO()
+        frames[0].save(animation, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
+        write_bytes_atomically(gif, animation.getvalue())
         written += [png, gif]
     return written
