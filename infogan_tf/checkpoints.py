@@ -77,14 +77,26 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
+LEGACY_HEADS = {"overclusters": "overcluster_head"}
+"""Fields of earlier ``model.json`` files that gave one head's outputs, and the head's name since."""
+
+
 def read_model_config(checkpoint_dir: Path) -> ModelConfig:
-    """The ``ModelConfig`` in ``checkpoint_dir/model.json`` (files from before it recorded every field load too)."""
+    """The ``ModelConfig`` in ``checkpoint_dir/model.json`` (files from before it recorded every field load too).
+
+    A head that an earlier file recorded in a field of its own (``LEGACY_HEADS``) becomes
+    one of ``heads`` (none where it was 0).
+    """
     data = _read_json(Path(checkpoint_dir) / MODEL_FILE)
     if data is None:
         raise CheckpointError(
             f"{checkpoint_dir} has no {MODEL_FILE}, so its architecture is unknown; was it written by infogan_tf?"
         )
+    legacy = {LEGACY_HEADS[k]: data.pop(k) for k in LEGACY_HEADS if k in data}
     try:
+        legacy = {name: int(outputs) for name, outputs in legacy.items() if outputs}
+        if legacy:
+            data["heads"] = {**legacy, **data.get("heads", {})}
         return ModelConfig.from_json(data)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{Path(checkpoint_dir) / MODEL_FILE} does not describe a model ({e})") from e

@@ -38,9 +38,11 @@ from infogan_tf.config import ExperimentConfig, RunConfig, TrainConfig
 from infogan_tf.data import DATASETS, ImageDataset
 from infogan_tf.errors import ConfigError
 from infogan_tf.evaluation import classifier, report, summary
+from infogan_tf.invariance.warmup import LambdaWarmup
 from infogan_tf.models import ModelConfig
 from infogan_tf.optimizers import for_precision, original_adam, scaled_learning_rate
-from infogan_tf.step import InfoGANStep, Optimizers
+from infogan_tf.speed import reused_batch
+from infogan_tf.step import Optimizers
 from infogan_tf.terms import TERMS, ExtraTerm, build_terms
 from infogan_tf.trainer import Callback, InfoGANTrainer
 
@@ -79,7 +81,9 @@ def build_trainer(
         optimizers = Optimizers(*(for_precision(original_adam(rate), model.precision) for rate in rates))
         average = GeneratorAverage(built, train.generator_average, train.generator_average_from)
         rng = tf.random.Generator.from_seed(seed)
-        train_step = InfoGANStep(built, optimizers, rng, train, strategy, terms, followers=(average,))
+        step_class = reused_batch.step_class(train)
+        warmup = LambdaWarmup(train.info_reg_warmup)
+        train_step = step_class(built, optimizers, rng, train, strategy, terms, followers=(average,), schedule=warmup)
         return InfoGANTrainer(
             train_step,
             batches,
@@ -138,7 +142,7 @@ def make_run(
         "batch_size": trainer.train_step.batch_size,
         "updates_per_epoch": trainer.updates_per_epoch,
         "seed": seed,
-        UPDATE_SETTINGS: {**dict.fromkeys(TERMS), **trainer.train_step.settings},
+        UPDATE_SETTINGS: {**dict.fromkeys(TERMS), reused_batch.SETTING: False, **trainer.train_step.settings},
     }
     chief = strategies.is_chief(trainer.strategy)
     checkpoint = RunCheckpoint(

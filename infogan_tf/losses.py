@@ -136,7 +136,7 @@ class InfoRegularization(NamedTuple):
 class LossScales(NamedTuple):
     """This update's multipliers, as tensors so that one traced step follows a schedule.
 
-    ``info_scale`` multiplies every lambda (a warm-up); ``generator_only_share`` (0 to 1)
+    ``info_scale`` multiplies every lambda (a schedule of it); ``generator_only_share`` (0 to 1)
     is how much of the generator-only groups' L_I D's loss leaves out, so that they can be
     handed over part-way through a run. None leaves the lambdas as they are and leaves
     all of it out.

@@ -69,8 +69,6 @@ class ModelConfig:
     heads: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     ARCHITECTURE = ("network_type", "latent_spec", "image_shape", "output_dist", "leak", "heads")
-    LEGACY_HEADS = {"overclusters": "overcluster_head"}
-    """Fields of earlier ``model.json`` files that gave one head's outputs, and the head's name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latent_spec", format_latent_spec(parse_latent_spec(self.latent_spec)))
@@ -95,12 +93,10 @@ class ModelConfig:
         """Read ``model.json``.
 
         Files written before the output distribution, precision and layer kit were
-        recorded get the defaults they were written under; a head recorded by a field of
-        its own (``LEGACY_HEADS``) becomes one of ``heads`` (none where it was 0).
+        recorded get the defaults they were written under.
         """
         data = dict(data)
-        legacy = {cls.LEGACY_HEADS[k]: int(data.pop(k)) for k in cls.LEGACY_HEADS if k in data}
-        heads = {**{name: outputs for name, outputs in legacy.items() if outputs}, **data.pop("heads", {})}
+        heads = data.pop("heads", {})
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -262,9 +258,9 @@ class RegularizedGAN:
     ) -> list[Discrimination]:
         """``discriminate_real_and_fake``, and Q (not D) on each of ``copies``; with copies, Q on real images too.
 
-        For the invariance term, which compares Q's reading of real images with its
-        reading of their transformed copies (and the extra heads', where the model has
-        any). One pass of D's body over all batches, each with its own BatchNorm
+        For an extra term that compares Q's reading of real images with its reading of
+        the batches it makes from them (``ExtraTerm.discriminator_batches``), and the
+        extra heads' where the model has any. One pass of D's body over all batches, each with its own BatchNorm
         statistics.
         """
         bodies = apply_per_batch(self.networks.d_body, [real_x, fake_x, *copies], training)

@@ -2,8 +2,7 @@
 
 Port of the update inside ``infogan/algos/infogan_trainer.py``. A D step (D and Q on a
 real batch and a fake batch, loss minus lambda * L_I), then a G step on a fresh latent
-sample (loss minus lambda * L_I), each with its own optimiser; the G step reuses the D
-step's sample and images only when asked (``reuse_fake_batch``). The step owns no loop
+sample (loss minus lambda * L_I), each with its own optimiser. The step owns no loop
 and builds no optimiser, so the experiment can create both inside a ``tf.distribute``
 scope; ``tf.function``/XLA wrap it from outside.
 
@@ -15,13 +14,14 @@ the update is the global batch's. Logged scalars are averaged over replicas (max
 ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss.
 
 Terms beyond the paper (``terms.ExtraTerm``) are added with their weights where the two
-steps build their objectives; state that follows the weights without changing an update
-(G's moving average) is a ``Follower``. The step knows both only through these interfaces.
+steps build their objectives; a ``LambdaSchedule`` may scale every lambda by the update
+number; state that follows the weights without changing an update (G's moving average)
+is a ``Follower``. The step knows them only through these interfaces, and a variant of the
+update itself is a subclass that overrides ``generator_latents`` and ``replica_update``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -56,6 +56,19 @@ class Follower(Protocol):
         """After update ``update`` (how many came before it), in the compiled step."""
 
 
+class LambdaSchedule(Protocol):
+    """What scales every lambda by the update number (the original's is constant: no schedule)."""
+
+    varies: bool
+    """False: lambda as given on every update, and the step adds nothing to its graph."""
+
+    def settings(self) -> dict[str, Any]:
+        """Its entries among the update's settings in ``run.json``."""
+
+    def share(self, update: tf.Tensor) -> tf.Tensor:
+        """lambda's share (0 to 1) on update ``update`` (how many came before it)."""
+
+
 def apply_gradients(optimizer: keras.optimizers.Optimizer, gradients: list, variables: list) -> None:
     """Apply the gradients that exist (a variable outside the loss's graph gets none)."""
     optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
@@ -68,16 +81,8 @@ class InfoGANStep:
     whose Q head still learns to read the codes, on D's features with their gradient
     stopped, so L_I is measured but reaches neither G nor D's body.
 
-    ``reuse_fake_batch``: the G step trains on the D step's latents and images (through
-    the updated D) instead of generating a fresh batch, saving G's second forward pass.
-    Off by default: the original drew a new batch, and G's BatchNorm moving averages
-    then move once per update instead of twice.
-
-    ``info_reg_warmup``: beyond the original, every lambda grows linearly from 0 over that
-    many updates, so that what an extra term trains into Q can form before G commits its
-    categories to whatever GAN training happens to separate first.
-
-    ``followers`` run after every update, across replicas (``Follower``).
+    ``schedule`` scales every lambda by the update number; ``followers`` run after every
+    update, across replicas (``Follower``).
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class InfoGANStep:
         strategy: tf.distribute.Strategy | None = None,
         terms: Sequence[ExtraTerm] = (),
         followers: Sequence[Follower] = (),
+        schedule: LambdaSchedule | None = None,
     ):
         self.model = model
         self.batch_size = train.batch_size
@@ -97,24 +103,17 @@ class InfoGANStep:
         self.info_reg_coeff = train.info_reg_coeff
         self.train_q = train.train_q
         self.continuous_info_reg_coeff = train.continuous_info_reg_coeff
-        self.reuse_fake_batch = train.reuse_fake_batch
         self.terms = tuple(terms)
         for term in self.terms:
-            term.check(model, self.reuse_fake_batch)
-            if self.reuse_fake_batch and term.adds_to_the_generator_step():
-                raise ValueError(
-                    f"the {term.name} term adds to the G step, which needs G's own batch: drop reuse_fake_batch"
-                )
+            term.check(model)
         self.generator_only_groups = tuple(sorted({g for t in self.terms for g in t.generator_only_groups}))
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         self.replica_batch_size = strategies.replica_batch_size(self.strategy, self.batch_size)
         self.distributed = strategies.is_distributed(self.strategy)
-        if train.info_reg_warmup < 0:
-            raise ValueError(f"the warm-up of lambda is a number of updates, not {train.info_reg_warmup}")
-        self.info_reg_warmup = train.info_reg_warmup
-        self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if self.info_reg_warmup else None
-        """lambda's share this update (a warm-up only); set from the update number, so never checkpointed."""
+        self.schedule = schedule
+        self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if schedule and schedule.varies else None
+        """lambda's share this update (under a schedule that varies); set from the update number, never saved."""
         self.followers = tuple(followers)
         self.discriminator_optimizer.build(model.discriminator_variables)
         self.generator_optimizer.build(model.generator_variables)
@@ -139,9 +138,8 @@ class InfoGANStep:
                 self.info_reg_coeff if self.continuous_info_reg_coeff is None else self.continuous_info_reg_coeff
             ),
             "train_q": self.train_q,
-            "reuse_fake_batch": self.reuse_fake_batch,
             **{term.name: term.settings() for term in self.terms},
-            "info_reg_warmup": self.info_reg_warmup,
+            **(self.schedule.settings() if self.schedule else {}),
             **{key: value for follower in self.followers for key, value in follower.settings().items()},
             "precision": self.model.config.precision,
         }
@@ -256,34 +254,22 @@ class InfoGANStep:
                 g_loss -= term.weight * value
         return g_loss
 
-    def generator_step_on(self, z: tf.Tensor, fake_x: tf.Tensor, generator_tape: tf.GradientTape) -> tf.Tensor:
-        """The G step on the D step's batch: D's gradient at ``fake_x``, pulled back through G's recorded pass."""
-        with tf.GradientTape() as tape:
-            tape.watch(fake_x)
-            g_loss = self.generator_loss(z, fake_x)
-            objective = self._objective(g_loss, self.generator_optimizer)
-        variables = self.model.generator_variables
-        image_gradient = tape.gradient(objective, fake_x)
-        apply_gradients(self.generator_optimizer, generator_tape.gradient(fake_x, variables, image_gradient), variables)
-        return g_loss
-
     def __call__(
         self, real_x: tf.Tensor | tf.types.experimental.distributed.PerReplica, update: tf.Tensor | None = None
     ) -> tf.Tensor:
         """One update on a global batch (per-replica values under a strategy); its checks, reduced over replicas.
 
-        ``update``: how many updates came before this one, which a warm-up of lambda, a
+        ``update``: how many updates came before this one, which a schedule of lambda, a
         term's schedule and a follower that starts later need.
         """
         if self.info_scale is not None:
             if update is None:
-                raise ValueError("a warm-up of lambda (info_reg_warmup) needs the update number: pass update=")
-            self.info_scale.assign(tf.minimum(1.0, tf.cast(update, tf.float32) / self.info_reg_warmup))
+                raise ValueError("a schedule of lambda needs the update number: pass update=")
+            self.info_scale.assign(self.schedule.share(update))
         for term in self.terms:
             term.set_update(update)
-        sample = self.model.latent_dist.sample_prior
-        z = sample(self.batch_size, self.rng)
-        generator_z = None if self.reuse_fake_batch else sample(self.batch_size, self.rng)
+        z = self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+        generator_z = self.generator_latents()
         if self.distributed:
             replica_checks = self.strategy.run(self.replica_update, args=(real_x, z, generator_z))
             checks = self.strategy.experimental_local_results(replica_checks)[0]
@@ -293,20 +279,24 @@ class InfoGANStep:
             follower.follow(self.model, update)
         return checks
 
+    def generator_latents(self) -> tf.Tensor | None:
+        """The G step's latent sample for the global batch, drawn after the D step's: a fresh one, as the original."""
+        return self.model.latent_dist.sample_prior(self.batch_size, self.rng)
+
     def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:
         """The update on one replica's rows of the real batch and of the latents."""
-        z, generator_z = self._own_rows(z), self._own_rows(generator_z)
-        with tf.GradientTape() if self.reuse_fake_batch else contextlib.nullcontext() as generator_tape:
-            fake_x, _ = self.model.generate(z, training=True)
+        z, generator_z = self.own_rows(z), self.own_rows(generator_z)
+        fake_x, _ = self.model.generate(z, training=True)
         logs = self.discriminator_step(real_x, z, fake_x)
-        if self.reuse_fake_batch:
-            g_loss = self.generator_step_on(z, fake_x, generator_tape)
-        else:
-            g_loss = self.generator_step(generator_z)
+        return self.checks(logs, self.generator_step(generator_z))
+
+    def checks(self, logs: dict[str, tf.Tensor], g_loss: tf.Tensor) -> tf.Tensor:
+        """``check_keys``' values as one float32 vector, reduced over replicas where there are several."""
         checks = tf.stack([*(tf.cast(logs[k], tf.float32) for k in self.log_keys), g_loss])
         return self._reduce(checks) if self.replicas > 1 else checks
 
-    def _own_rows(self, values: tf.Tensor | None) -> tf.Tensor | None:
+    def own_rows(self, values: tf.Tensor | None) -> tf.Tensor | None:
+        """This replica's rows of the global batch's ``values``."""
         if values is None or self.replicas == 1:
             return values
         local = self.replica_batch_size

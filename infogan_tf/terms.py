@@ -47,8 +47,8 @@ class ExtraTerm:
         """What the term computes, as JSON values (``run.json``)."""
         return {}
 
-    def check(self, model: RegularizedGAN, reuse_fake_batch: bool) -> None:
-        """Raise ``ValueError`` naming what in the model or the update the term cannot work with."""
+    def check(self, model: RegularizedGAN) -> None:
+        """Raise ``ValueError`` naming what in the model the term cannot work with."""
 
     def log_keys(self, model: RegularizedGAN) -> list[str]:
         """The names of the scalars ``discriminator_terms`` returns, in order (they are logged)."""

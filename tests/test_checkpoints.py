@@ -11,6 +11,8 @@ from conftest import make_run
 import infogan_tf
 from infogan_tf.checkpoints import CheckpointError, read_model_config
 from infogan_tf.invariance.term import Invariance
+from infogan_tf.latent_spec import MNIST_LATENT_SPEC
+from infogan_tf.models import ModelConfig
 
 
 def files(root):
@@ -190,3 +192,14 @@ def test_load_refuses_what_is_not_a_checkpoint(tmp_path):
     (tmp_path / "empty" / "model.json").write_text('{"latent_spec": "uniform:62", "image_shape": [28, 28, 1]}')
     with pytest.raises(CheckpointError, match="does not describe a model .*no regularised code"):
         infogan_tf.load(tmp_path / "empty")
+
+
+def test_a_model_json_with_an_overclusters_field_reads_as_that_head(tmp_path):
+    saved = {**ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)).to_json(), "overclusters": 5}
+    del saved["heads"]
+    for outputs, heads in [(5, {"overcluster_head": 5}), (0, {})]:
+        (tmp_path / "model.json").write_text(json.dumps({**saved, "overclusters": outputs}))
+        assert read_model_config(tmp_path).heads == heads
+    (tmp_path / "model.json").write_text(json.dumps({**saved, "overclusters": "five"}))
+    with pytest.raises(CheckpointError, match="does not describe a model"):
+        read_model_config(tmp_path)

@@ -257,13 +257,6 @@ def test_an_extra_head_is_a_dense_layer_on_ds_body_that_d_trains_and_checkpoints
     assert "clusters" not in mnist_model().keras_models  # the original's model: four stacks
 
 
-def test_a_model_json_with_an_overclusters_field_reads_as_that_head():
-    saved = {**ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1)).to_json(), "overclusters": 5}
-    del saved["heads"]
-    assert ModelConfig.from_json(saved).heads == {"overcluster_head": 5}
-    assert ModelConfig.from_json({**saved, "overclusters": 0}).heads == {}
-
-
 def test_a_head_without_outputs_is_refused():
     with pytest.raises(ValueError, match="at least one output"):
         ModelConfig(MNIST_LATENT_SPEC, (28, 28, 1), heads={"clusters": 0})

@@ -79,6 +79,21 @@ def test_the_port_names_nothing_beyond_the_paper():
     assert not crossings
 
 
+CORE = ("distributions", "latent_spec", "networks", "models", "losses", "optimizers", "terms", "step", "trainer")
+"""The paper's port proper: what the original code defines, less the machinery around it."""
+
+BEYOND_WORDS = re.compile(r"invariance|overcluster|restart|preset|reuse_fake_batch|info_reg_warmup|warm-up", re.I)
+
+
+def test_the_core_does_not_even_mention_what_goes_beyond_the_paper():
+    named = {
+        (name, match.group(0))
+        for name in CORE
+        for match in BEYOND_WORDS.finditer((PACKAGE / f"{name}.py").read_text())
+    }
+    assert not named
+
+
 def test_every_module_has_a_floor_and_imports_only_from_below():
     modules, floors = library_modules(), floors_from_the_architecture_page()
     assert set(modules) == set(floors), "give every module a row in docs/architecture.md's module map"

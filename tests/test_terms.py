@@ -17,6 +17,7 @@ from conftest import make_run, real_batch, snapshot
 
 from infogan_tf import terms
 from infogan_tf.config import TrainConfig
+from infogan_tf.speed.reused_batch import ReusedBatchStep
 from infogan_tf.step import InfoGANStep, Optimizers
 from infogan_tf.terms import ExtraTerm, build_terms, split_by_term
 
@@ -205,7 +206,7 @@ def test_a_terms_g_step_scalar_is_subtracted_from_gs_loss_with_its_weight(tmp_pa
     scalar = float(tf.reduce_mean(model.discriminate(fake_x, training=True).d_logit))
     np.testing.assert_allclose(losses[1], losses[0] - weight * scalar, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="pulled term adds to the G step"):
-        InfoGANStep(model, optimizers, step.rng, TrainConfig(batch_size=8, reuse_fake_batch=True), terms=[Pulled(1.0)])
+        ReusedBatchStep(model, optimizers, step.rng, TrainConfig(batch_size=8), terms=[Pulled(1.0)])
 
 
 def test_build_terms_builds_the_registered_ones_that_are_on_and_refuses_unknown_names():

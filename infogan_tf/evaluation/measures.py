@@ -17,14 +17,22 @@ ROWS = [
     ("Final MI_disc (L_I of the discrete codes)", "mi_disc_final", "num"),
     ("Final MI_disc of the baseline GAN", "baseline_mi_disc_final", "num"),
     (f"MI_disc at update {EARLY_UPDATES:,}", f"mi_disc_at_{EARLY_UPDATES}", "num"),
-    ("Final I(c; c′) of the invariance term (no labels)", "mi_invariance_final", "num"),
     ("Classifier score (real test set: ref.)", "classifier_score", "num"),
     ("Fréchet distance to the test set", "frechet_distance", "num"),
     ("Code→label agreement of samples", "code_digit_agreement", "pct"),
     ("MIG of Q's codes against the known factors (held-out images)", "mig", "num"),
     ("Wall time of training (s)", "wall_time_s", "num"),
 ]
-"""(label, results key, format) of each measure in the tables."""
+"""(label, results key, format) of each measure in the tables; an extension adds its own (``register_row``)."""
+
+
+def register_row(label: str, key: str, kind: str = "num", after: str = f"mi_disc_at_{EARLY_UPDATES}") -> None:
+    """Show the measure ``key`` of ``results.json`` in the tables, under ``label``, after the row of ``after``."""
+    if any(row[1] == key for row in ROWS):
+        return
+    position = next((i + 1 for i, row in enumerate(ROWS) if row[1] == after), len(ROWS))
+    ROWS.insert(position, (label, key, kind))
+
 
 PAPER = {
     "mnist": {

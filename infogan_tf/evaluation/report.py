@@ -242,8 +242,9 @@ def evaluate(
     records = [r for r in read_metrics(log_dir) if r.get("step", 0) <= loaded.step]  # up to this checkpoint
     if records:
         results["mi_disc_final"] = records[-1].get("MI_disc")
-        if "MI_invariance" in records[-1]:  # label-free: it tells failing seeds of the invariance term apart
-            results["mi_invariance_final"] = records[-1]["MI_invariance"]
+        for key, value in records[-1].items():  # every other estimate of mutual information, e.g. an extra term's
+            if key.startswith("MI_") and key != "MI_disc":
+                results[f"{key.lower()}_final"] = value
         early = [r for r in records if r.get("step", math.inf) <= EARLY_UPDATES and "MI_disc" in r]
         if early:
             results[f"mi_disc_at_{EARLY_UPDATES}"] = early[-1]["MI_disc"]

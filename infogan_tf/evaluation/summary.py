@@ -10,13 +10,16 @@ import numpy as np
 
 from infogan_tf.evaluation.measures import ROWS, format_value, paper_value
 
-SUMMARY_ROWS = [row for row in ROWS if row[1] != "baseline_mi_disc_final"]
+
+def summary_rows() -> list[tuple[str, str, str]]:
+    """The measures compared across seeds (each seed is one run, so no baseline)."""
+    return [row for row in ROWS if row[1] != "baseline_mi_disc_final"]
 
 
 def summarize(results_by_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per measure: mean, median, min, max and the value of each seed."""
     out = {}
-    for _, key, _ in SUMMARY_ROWS:
+    for _, key, _ in summary_rows():
         values = {seed: r[key] for seed, r in results_by_seed.items() if r.get(key) is not None}
         if values:
             v = np.array(list(values.values()), float)
@@ -33,7 +36,7 @@ def summary_markdown(summary: dict[str, dict[str, Any]], seeds: list[int], datas
         "| measure | paper | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | median | min | max |",
         "| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- | --- | --- | --- |",
     ]
-    for label, key, kind in SUMMARY_ROWS:
+    for label, key, kind in summary_rows():
         if key in summary:
             row = summary[key]
             per_seed = [format_value(row["values"].get(s), kind) for s in seeds]

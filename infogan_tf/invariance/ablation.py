@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infogan_tf.evaluation.measures import ROWS, format_value
-from infogan_tf.evaluation.summary import SUMMARY_ROWS, summarize
+from infogan_tf.evaluation.summary import summarize, summary_rows
 from infogan_tf.invariance.restarts import (
     CATEGORY_ENTROPY,
     INVARIANCE_MI,
@@ -241,7 +241,7 @@ def per_seed_table(runs: list[Run], names: list[str]) -> str:
         "| measure | setting | " + " | ".join(f"seed {s}" for s in seeds) + " | median | range |",
         "| --- | --- | " + " | ".join("---" for _ in seeds) + " | --- | --- |",
     ]
-    for label, key, kind in SUMMARY_ROWS:
+    for label, key, kind in summary_rows():
         for name in names:
             row: dict[str, Any] | None = summaries[name].get(key)
             if row is None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from infogan_tf.errors import ConfigError
+from infogan_tf.evaluation.measures import register_row
 from infogan_tf.records import read_records, write_json_atomically
 
 SEED_STRIDE = 1000
@@ -42,6 +43,8 @@ CRITERIA = (INVARIANCE_MI, CATEGORY_ENTROPY)
 
 LOGGED_MI = "MI_invariance"
 """The logged quantity ``invariance_mi`` scores by: the invariance term's I(c; c'), averaged over an epoch."""
+
+register_row("Final I(c; c′) of the invariance term (no labels)", f"{LOGGED_MI.lower()}_final")
 
 SELECTION_FILE = "restarts.json"
 SCORE_FILE = "restart_score.json"

@@ -204,7 +204,7 @@ class InvarianceTerm(ExtraTerm):
     def discriminator_heads(self) -> dict[str, int]:
         return {OVERCLUSTER_HEAD: self.invariance.overclusters} if self.invariance.overclusters else {}
 
-    def check(self, model: RegularizedGAN, reuse_fake_batch: bool) -> None:
+    def check(self, model: RegularizedGAN) -> None:
         invariance = self.invariance
         if not any(isinstance(d, Categorical) for d in model.reg_latent_dist.dists):
             raise ValueError("the invariance term needs a categorical code in the latent spec")
@@ -218,8 +218,6 @@ class InvarianceTerm(ExtraTerm):
                 "a leading invariance term ({invariance.leads}) trains only categorical codes, so Q would not learn "
                 "the latent spec's Bernoulli codes: drop them or the option"
             )
-        if invariance.fakes and reuse_fake_batch:
-            raise ValueError("the invariance term on G's images needs G's own batch, not reuse_fake_batch")
 
     def log_keys(self, model: RegularizedGAN) -> list[str]:
         keys = ["MI_invariance"]

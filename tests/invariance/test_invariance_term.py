@@ -196,5 +196,5 @@ def test_reading_the_code_through_transformed_fakes_changes_both_updates_and_is_
 
 
 def test_reading_the_code_through_transformed_fakes_needs_gs_own_batch(tmp_path):
-    with pytest.raises(ValueError, match="not reuse_fake_batch"):
+    with pytest.raises(ValueError, match="invariance term adds to the G step, which needs G's own batch"):
         make_run(tmp_path, invariance=Invariance(1.0, fakes=True), reuse_fake_batch=True)

@@ -25,7 +25,8 @@ from infogan_tf.data import ImageDataset  # noqa: E402
 from infogan_tf.experiment import build_trainer  # noqa: E402
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC  # noqa: E402
 from infogan_tf.models import ModelConfig  # noqa: E402
-from infogan_tf.step import InfoGANStep, Optimizers  # noqa: E402
+from infogan_tf.speed.reused_batch import step_class  # noqa: E402
+from infogan_tf.step import Optimizers  # noqa: E402
 from infogan_tf.trainer import InfoGANTrainer  # noqa: E402
 
 strategies.split_cpu(2)
@@ -46,7 +47,7 @@ def sgd_trainer(config: ModelConfig, strategy: tf.distribute.Strategy, reuse: bo
         model = config.build()
         optimizers = Optimizers(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
         train = TrainConfig(batch_size=BATCH, reuse_fake_batch=reuse)
-        step = InfoGANStep(model, optimizers, tf.random.Generator.from_seed(0), train, strategy)
+        step = step_class(train)(model, optimizers, tf.random.Generator.from_seed(0), train, strategy)
         return InfoGANTrainer(step, None)
 
 
