@@ -1,8 +1,12 @@
 import json
 import os
+import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from infogan_tf.process import prefer_onednn
@@ -119,8 +123,70 @@ def changed(before, variables) -> list[bool]:
     return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
 
 
+IMPORT_TIME_VARIABLES = re.compile(r"(TF_(?!CONFIG$)|ONEDNN_|MKL_|OMP_|KMP_|CUDA_|XLA_|PYTHON)")
+"""Environment variables that TensorFlow or Python read as they start, so a forked launcher cannot honour a change."""
+
+
+class LaunchServer:
+    """The client of ``scripts/launch_server.py``: one per test process, started on first use."""
+
+    def __init__(self):
+        self.env = dict(os.environ)
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "scripts" / "launch_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=REPO,
+        )
+
+    def serves(self, command: list[str], env: dict[str, str]) -> bool:
+        """Whether ``command`` is a Python script that a fork of the server runs exactly as a new process would."""
+        if self.process.poll() is not None or len(command) < 2 or command[0] != sys.executable:
+            return False
+        if not command[1].endswith(".py") or command[1].startswith("-"):
+            return False
+        keys = {k for k in {*env, *self.env} if IMPORT_TIME_VARIABLES.match(k)}
+        return all(env.get(k) == self.env.get(k) for k in keys)
+
+    def run(self, command: list[str], timeout: float, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+        with tempfile.TemporaryDirectory() as scratch:
+            out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
+            request = {"argv": command[1:], "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            pid = json.loads(self.process.stdout.readline())["pid"]
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+            status = json.loads(self.process.stdout.readline())["status"]
+            stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
+        if not ready:
+            raise subprocess.TimeoutExpired(command, timeout, stdout, stderr)
+        return subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), stdout, stderr)
+
+
+_server: LaunchServer | None = None
+
+
+def run_command(
+    command: list[str], timeout: float = 600, cwd: Path = REPO, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """``subprocess.run(command, capture_output=True, text=True, ...)``; a Python script runs in a fork of a
+    process that has TensorFlow loaded already (``scripts/launch_server.py``), unless $INFOGAN_TEST_FORK=0."""
+    global _server
+    env = dict(os.environ if env is None else env)
+    if os.environ.get("INFOGAN_TEST_FORK", "1") != "0":
+        if _server is None or _server.process.poll() is not None:
+            _server = LaunchServer()
+        if _server.serves(command, env):
+            return _server.run(command, timeout, Path(cwd), env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+
+
 def run_experiment(script: str, data_dir: Path, out: Path, *flags: str, env: dict | None = None):
     """``launchers/<script>`` as a user runs it: a tiny run named "tiny" on ``data_dir``, writing under ``out``."""
     command = [sys.executable, str(REPO / "launchers" / script), f"--data_dir={data_dir}"]
     command += [f"--root_log_dir={out / 'logs'}", f"--root_checkpoint_dir={out / 'ckt'}", "--exp_name=tiny", *flags]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    return run_command(command, env=env)

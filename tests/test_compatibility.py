@@ -11,7 +11,6 @@ by ``kernel_fingerprint``), and only the first update (within 1e-5) elsewhere.
 import hashlib
 import json
 import math
-import subprocess
 import sys
 import tarfile
 import warnings
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_command
 
 import infogan_tf
 from infogan_tf import experiment
@@ -256,13 +256,7 @@ def test_a_run_of_142c3b4_loads_and_samples_the_same(run_142c3b4):
 def test_a_run_of_142c3b4_resumes_through_a_launcher(run_142c3b4):
     (run_142c3b4 / "tiny8.py").write_text(TINY8_MODULE)
     (run_142c3b4 / "run_tiny8.py").write_text(TINY8_LAUNCHER)
-    result = subprocess.run(
-        [sys.executable, "run_tiny8.py", *TINY8_FLAGS, "--max_epoch=2"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=run_142c3b4,
-    )
+    result = run_command([sys.executable, "run_tiny8.py", *TINY8_FLAGS, "--max_epoch=2"], cwd=run_142c3b4)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Resumed from ckt/tiny/tiny-3 at update 3" in result.stdout
     expected = json.loads((DATA / "run_142c3b4_resumed.json").read_text())

@@ -87,9 +87,7 @@ BEYOND_WORDS = re.compile(r"invariance|overcluster|restart|preset|reuse_fake_bat
 
 def test_the_core_does_not_even_mention_what_goes_beyond_the_paper():
     named = {
-        (name, match.group(0))
-        for name in CORE
-        for match in BEYOND_WORDS.finditer((PACKAGE / f"{name}.py").read_text())
+        (name, match.group(0)) for name in CORE for match in BEYOND_WORDS.finditer((PACKAGE / f"{name}.py").read_text())
     }
     assert not named
 

@@ -6,14 +6,13 @@ launcher; nothing in the library is touched. It pulls D's logits of real images 
 """
 
 import json
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_run, real_batch, snapshot
+from conftest import make_run, real_batch, run_command, snapshot
 
 from infogan_tf import terms
 from infogan_tf.config import TrainConfig
@@ -93,9 +92,7 @@ if __name__ == "__main__":
 def launch_toy(directory, *flags):
     for name, text in (("toy_term.py", TOY_TERM), ("tiny8.py", DATASET), ("run_toy.py", LAUNCHER)):
         (directory / name).write_text(text)
-    return subprocess.run(
-        [sys.executable, "run_toy.py", *flags], capture_output=True, text=True, timeout=600, cwd=directory
-    )
+    return run_command([sys.executable, "run_toy.py", *flags], cwd=directory)
 
 
 def test_a_toy_term_in_its_own_file_trains_through_its_launcher_flag(tmp_path):

@@ -7,12 +7,12 @@ a classifier built for these images, traversals, the L_I curve) ran on it.
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_command
 
 DATASET_MODULE = '''
 """Bars: 16x16 images of a horizontal bar, a vertical bar or a square, at random places."""
@@ -78,13 +78,8 @@ def test_a_new_dataset_trains_and_is_evaluated(tmp_path, labelled):
     (tmp_path / "bars.py").write_text(DATASET_MODULE.format(num_classes=3 if labelled else None))
     (tmp_path / "run_bars_exp.py").write_text(LAUNCHER)
     env = dict(os.environ, INFOGAN_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [sys.executable, "run_bars_exp.py", "--exp_name=toy", "--eval_samples=300"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env=env,
+    result = run_command(
+        [sys.executable, "run_bars_exp.py", "--exp_name=toy", "--eval_samples=300"], cwd=tmp_path, env=env
     )
     assert result.returncode == 0, result.stderr[-3000:]
     log_dir = tmp_path / "logs" / "bars" / "toy"

@@ -1,12 +1,11 @@
 """--preset: named settings between the launcher's defaults and the command line."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 from absl import flags
-from conftest import REPO
+from conftest import REPO, run_command
 from infogan_tf_launchers.command import preset_flags, preset_named_in
 
 from infogan_tf import config as configs
@@ -46,7 +45,7 @@ def test_the_preset_is_read_from_the_command_line_before_the_flags_are_parsed(ar
 
 def run_tiny(tmp_path, mnist_dir, exp_name, *extra):
     """Two updates of batch 8 through the MNIST launcher, unevaluated; the finished process."""
-    return subprocess.run(
+    return run_command(
         [
             sys.executable,
             str(REPO / "launchers" / "run_mnist_exp.py"),
@@ -59,11 +58,7 @@ def run_tiny(tmp_path, mnist_dir, exp_name, *extra):
             "--max_epoch=1",
             "--noevaluate",
             *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
+        ]
     )
 
 

@@ -1,14 +1,13 @@
 """Restarts chosen without labels (I(c; c'), or the categories' entropy): candidates, scores, choice, launcher."""
 
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import scipy.stats
 import tensorflow as tf
-from conftest import REPO
+from conftest import REPO, run_command
 
 from infogan_tf.checkpoints import load
 from infogan_tf.data import MnistDataset
@@ -101,7 +100,7 @@ def launcher(tmp_path, mnist_dir, *flags):
         *TINY,
         *flags,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+    return run_command(cmd)
 
 
 def steps_and_scores(log_dir):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 import tensorflow as tf
-from conftest import REPO, make_run
+from conftest import REPO, make_run, run_command
 
 from infogan_tf.checkpoints import CheckpointError, RunLock, found_checkpoints
 from infogan_tf.data import DataError, read_idx
@@ -37,7 +37,7 @@ def launcher(tmp_path, mnist_dir, *flags, script="run_mnist_exp.py", timeout=300
         f"--root_checkpoint_dir={tmp_path / 'ckt'}",
         *flags,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return run_command(cmd, timeout=timeout)
 
 
 def one_line_error(result, expected: str, code: int = 1) -> None:
@@ -336,12 +336,7 @@ def test_a_signal_during_start_up_is_one_line(tmp_path, mnist_dir, signum):
 
 
 def test_help_lists_the_flags():
-    result = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "run_mnist_exp.py"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command([sys.executable, str(REPO / "launchers" / "run_mnist_exp.py"), "--help"], timeout=120)
     assert result.returncode in (0, 1)  # absl ends --help with 1
     for flag in ("--latent_spec", "--info_reg_coeff", "--exp_name", "--layer_kit", "--resume"):
         assert flag in result.stdout, flag

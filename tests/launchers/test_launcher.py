@@ -1,22 +1,14 @@
 """The launcher as a user runs it: a subprocess with flags."""
 
 import json
-import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_command
 
 
 def run_launcher(*flags, timeout=600, env=None, script="run_mnist_exp.py"):
-    return subprocess.run(
-        [sys.executable, str(REPO / "launchers" / script), *flags],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=env,
-    )
+    return run_command([sys.executable, str(REPO / "launchers" / script), *flags], timeout=timeout, env=env)
 
 
 def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
@@ -57,12 +49,12 @@ def test_tiny_run_end_to_end(tmp_path, mnist_dir, tiny_classifier_cache):
         f"--root_checkpoint_dir={tmp_path / 'ckt'}",
         "--exp_name=tiny",
     ]
-    again = subprocess.run(evaluate, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    again = run_command(evaluate, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     repeated = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
     # the run's own seed (5), not --seed's default; a tiny G's samples differ little, so compare closely
     assert repeated["frechet_distance"] == pytest.approx(results["frechet_distance"], rel=1e-7)
-    other = subprocess.run([*evaluate, "--seed=6"], capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    other = run_command([*evaluate, "--seed=6"], env=env)
     assert other.returncode == 0, other.stderr[-3000:]
     resampled = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
     assert resampled["frechet_distance"] != pytest.approx(results["frechet_distance"], rel=1e-7)  # --seed wins

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
+from conftest import REPO, run_command
 
 TINY = ["--batch_size=8", "--updates_per_epoch=10", "--max_epoch=6", "--snapshot_interval=5", "--deterministic"]
 TINY += ["--noevaluate"]
@@ -30,7 +30,7 @@ def command(tmp_path, mnist_dir, name, *extra):
 
 
 def run(cmd, timeout=600):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return run_command(cmd, timeout=timeout)
 
 
 def start_and_signal_after_first_checkpoint(cmd, ckpt_dir, signum):

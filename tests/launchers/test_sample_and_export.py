@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, make_run
+from conftest import REPO, make_run, run_command
 from PIL import Image
 
 import infogan_tf
@@ -29,7 +29,7 @@ def run_dir(tmp_path_factory):
 
 def launcher(script, *flags):
     cmd = [sys.executable, str(REPO / "launchers" / script), *flags]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
+    return run_command(cmd, timeout=300)
 
 
 def test_sample_writes_a_grid_and_a_gif_per_code_at_the_promised_sizes(run_dir, tmp_path):
@@ -98,10 +98,8 @@ def test_the_exported_model_reproduces_the_run_without_infogan_tf(run_dir, tmp_p
     np.savez(tmp_path / "in.npz", z=z, noise=model.nonreg_z(z), **{f"code_{i}": p for i, p in enumerate(parts)})
     script = tmp_path / "fresh.py"
     script.write_text(FRESH)
-    fresh = subprocess.run(
+    fresh = run_command(
         [sys.executable, str(script), str(tmp_path / "export"), str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-        capture_output=True,
-        text=True,
         timeout=300,
         cwd=tmp_path,
     )
