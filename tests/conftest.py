@@ -171,7 +171,7 @@ _server: LaunchServer | None = None
 
 
 def run_command(
-    command: list[str], timeout: float = 600, cwd: Path = REPO, env: dict | None = None
+    command: list[str], timeout: float = 600, cwd: Path = REPO, env: dict | None = None, check: bool = False
 ) -> subprocess.CompletedProcess:
     """``subprocess.run(command, capture_output=True, text=True, ...)``; a Python script runs in a fork of a
     process that has TensorFlow loaded already (``scripts/launch_server.py``), unless $INFOGAN_TEST_FORK=0."""
@@ -181,8 +181,11 @@ def run_command(
         if _server is None or _server.process.poll() is not None:
             _server = LaunchServer()
         if _server.serves(command, env):
-            return _server.run(command, timeout, Path(cwd), env)
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+            result = _server.run(command, timeout, Path(cwd), env)
+            if check:
+                result.check_returncode()
+            return result
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, check=check)
 
 
 def run_experiment(script: str, data_dir: Path, out: Path, *flags: str, env: dict | None = None):

@@ -1,10 +1,9 @@
 """launchers/ablation_table.py: the ablation table rebuilt from results.json files, every seed reported."""
 
 import json
-import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, run_command
 
 from infogan_tf.invariance import restarts
 
@@ -27,11 +26,8 @@ def test_the_table_groups_seeds_by_setting_and_reports_median_and_range(tmp_path
         write_run(tmp_path, f"small_seed{seed}", error, 2.28, 2.0, flags, frechet_distance_real_train=0.85)
     (tmp_path / "not_a_run").mkdir()
     (tmp_path / "not_a_run" / "results.json").write_text("{}")
-    out = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
+    out = run_command(
+        [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)], check=True
     ).stdout.splitlines()
     assert len(out) == 4
     assert out[2] == (
@@ -48,20 +44,13 @@ def test_a_run_started_from_another_runs_checkpoint_says_so_and_its_own_resume_d
     base = ["--batch_size=128", "--invariance_coeff=1.0"]
     write_run(tmp_path, "own_seed0", 0.02, 2.29, 3.0, [*base, "--resume=auto"])
     write_run(tmp_path, "later_seed0", 0.03, 2.29, 3.0, [*base, "--resume=/runs/ckt/own_seed0/own_seed0-1000"])
-    out = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_command([sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)], check=True).stdout
     assert "| own | --invariance_coeff=1.0 | 2000 |" in out
     assert "| later | --invariance_coeff=1.0 --resume=<another run's checkpoint> | 2000 |" in out
 
 
 def test_the_readmes_table_is_the_one_the_kept_runs_rebuild():
-    result = subprocess.run(
-        [sys.executable, str(REPO / "launchers" / "ablation_table.py")], capture_output=True, text=True
-    )
+    result = run_command([sys.executable, str(REPO / "launchers" / "ablation_table.py")])
     assert result.returncode == 0, result.stderr
     assert "| orig2000 | (the original settings) | 2000 |" in result.stdout
     assert any(result.stdout in page.read_text() for page in (REPO / "docs").glob("*.md"))
@@ -74,7 +63,7 @@ def test_per_seed_sets_settings_side_by_side_measure_by_measure(tmp_path):
     for seed, error in ((0, 0.01), (2, 0.03)):
         write_run(tmp_path, f"preset_seed{seed}", error, 2.295, 2.0, flags, mi_disc_at_1000=2.28 + seed / 100)
     script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)]
-    out = subprocess.run([*script, "--per_seed=preset,orig"], capture_output=True, text=True, check=True)
+    out = run_command([*script, "--per_seed=preset,orig"], check=True)
     lines = out.stdout.splitlines()
     assert lines[0] == "| measure | setting | seed 0 | seed 1 | seed 2 | median | range |"
     error = "| Test error, categorical code, Hungarian map"
@@ -83,7 +72,7 @@ def test_per_seed_sets_settings_side_by_side_measure_by_measure(tmp_path):
     assert "| MI_disc at update 1,000 | preset | 2.28 | — | 2.3 | 2.29 | 2.28–2.3 |" in lines
     assert not any("MI_disc at update 1,000 | orig" in line for line in lines)  # no early record, no row
     assert "| Fréchet distance to the test set | orig | 3 | 4 | 5 | 4 | 3–5 |" in lines
-    missing = subprocess.run([*script, "--per_seed=nothing"], capture_output=True, text=True)
+    missing = run_command([*script, "--per_seed=nothing"])
     assert missing.returncode != 0
     assert "no runs of setting(s) nothing (settings found: orig, preset)" in missing.stderr
 
@@ -110,7 +99,7 @@ def test_selection_shows_each_update_and_whether_the_score_separates_the_failing
             evaluated(seed, step, error, score)
     write_run(tmp_path, "other_seed0", 0.5, 2.29, 2.0, ["--batch_size=128"])
     script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path)]
-    lines = subprocess.run([*script, "--selection=pre"], capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = run_command([*script, "--selection=pre"], check=True).stdout.splitlines()
     assert lines[0] == (
         "| seed | update 500: I(c; c′), error | update 1000: I(c; c′), error | update 2000: I(c; c′), error |"
     )
@@ -124,7 +113,7 @@ def test_selection_shows_each_update_and_whether_the_score_separates_the_failing
         "| separated: failing ≤ 2.050, others ≥ 2.120 | separated: failing ≤ 2.070, others ≥ 2.150 |"
     )
     assert len(lines) == 6  # other_seed0, another setting, is not shown
-    missing = subprocess.run([*script, "--selection=nothing"], capture_output=True, text=True)
+    missing = run_command([*script, "--selection=nothing"])
     assert missing.returncode != 0 and "no runs of setting nothing (settings found: other, pre)" in missing.stderr
 
 
@@ -142,17 +131,17 @@ def test_a_fresh_runs_log_and_checkpoint_directories_are_joined_by_its_name(tmp_
         results = {"step": step, "unsupervised_error_hungarian": error, "mi_invariance_final": score}
         (folder / "results.json").write_text(json.dumps(results))
     script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path / "logs"), str(ckt)]
-    lines = subprocess.run([*script, "--selection=pre"], capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = run_command([*script, "--selection=pre"], check=True).stdout.splitlines()
     assert lines[2:4] == [
         "| 0 | 1.960, 9.00% | — | 2.160, 2.00% |",
         "| 1 | 1.900, 16.00% | 2.050, 13.00% | — |",
     ]
     assert lines[4].startswith("| failing at the end (> 8%): 1 | separated: failing ≤ 1.900, others ≥ 1.960 |")
     # seed 1 has no final evaluation: the table stands it at its newest checkpoint, and says which update that is
-    table = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    table = run_command(script, check=True).stdout.splitlines()
     assert table[2].startswith("| pre | --invariance_coeff=1.0 | 1500, 2000 | s0 2.00%, s1 13.00% | 7.50% |")
     write_run(tmp_path / "copy", "pre_seed0", 0.02, 2.29, 2.0, [])
-    twice = subprocess.run([*script, str(tmp_path / "copy")], capture_output=True, text=True)
+    twice = run_command([*script, str(tmp_path / "copy")])
     assert twice.returncode != 0
     assert f"run pre_seed0 has a final results.json in {logs / 'pre_seed0'} and in" in twice.stderr
 
@@ -172,7 +161,7 @@ def test_a_damaged_results_file_is_refused_by_its_path(tmp_path):
         ('{"step": 2000, "unsupervised_error_hungarian": 0.1, "mig": true}', "holds mig=True where"),
     ):
         results.write_text(damaged)
-        refused = subprocess.run(script, capture_output=True, text=True)
+        refused = run_command(script)
         assert refused.returncode != 0
         assert f"error: {results} {complaint}" in refused.stderr and "evaluate the run again" in refused.stderr
 
@@ -192,7 +181,7 @@ def test_choose_replays_restarts_by_the_score_alone_over_the_seeds_with_every_ca
     write_run(tmp_path, "pre_seed4", 0.02, 2.29, 2.0, [])  # no score: trained without the invariance term
     write_run(tmp_path, "pre_seed1004", 0.02, 2.29, 2.0, [], mi_invariance_final=2.2)
     script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path), "--choose=pre"]
-    lines = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = run_command(script, check=True).stdout.splitlines()
     assert lines[0] == (
         "| seed | candidate 0: I(c; c′), error at 2000 | candidate 1: I(c; c′), error at 2000 | chosen | its error |"
     )
@@ -205,9 +194,9 @@ def test_choose_replays_restarts_by_the_score_alone_over_the_seeds_with_every_ca
     ]
     assert lines[7].startswith("| chosen | median 12.00%, worst 20.00% over 3 seeds; not every candidate evaluated")
     assert "seeds 2, 4 |" in lines[7]
-    elsewhere = subprocess.run([*script, "--at=1000"], capture_output=True, text=True, check=True).stdout
+    elsewhere = run_command([*script, "--at=1000"], check=True).stdout
     assert "no seed has every candidate" in elsewhere
-    refused = subprocess.run([*script, "--restarts=1"], capture_output=True, text=True)
+    refused = run_command([*script, "--restarts=1"])
     assert refused.returncode != 0 and "--choose needs at least 2 candidates" in refused.stderr
 
 
@@ -226,7 +215,7 @@ def test_choose_by_category_entropy_reads_each_candidates_kept_score(tmp_path):
             restarts.keep_score(tmp_path / f"pre_seed{seed}", restarts.CATEGORY_ENTROPY, 2000, entropy, "ckt")
     restarts.keep_score(tmp_path / "pre_seed1002", restarts.CATEGORY_ENTROPY, 1000, 2.4, "ckt")  # another update
     script = [sys.executable, str(REPO / "launchers" / "ablation_table.py"), str(tmp_path), "--choose=pre"]
-    lines = subprocess.run([*script, "--criterion=category_entropy"], capture_output=True, text=True, check=True)
+    lines = run_command([*script, "--criterion=category_entropy"], check=True)
     lines = lines.stdout.splitlines()
     assert lines[0] == (
         "| seed | candidate 0: category entropy, error at 2000 | candidate 1: category entropy, error at 2000 "
@@ -238,5 +227,5 @@ def test_choose_by_category_entropy_reads_each_candidates_kept_score(tmp_path):
         "| 2 | s2: 2.30145, 1.30% | s1002: —, 1.40% | — | — |",
     ]
     assert lines[5].startswith("| chosen | median 1.15%, worst 1.20% over 2 seeds; not every candidate evaluated")
-    by_mi = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    by_mi = run_command(script, check=True).stdout.splitlines()
     assert by_mi[2] == "| 0 | s0: 2.168, 2.50% | s1000: 2.160, 1.20% | s0 | 2.50% |"

@@ -98,8 +98,10 @@ def test_the_exported_model_reproduces_the_run_without_infogan_tf(run_dir, tmp_p
     np.savez(tmp_path / "in.npz", z=z, noise=model.nonreg_z(z), **{f"code_{i}": p for i, p in enumerate(parts)})
     script = tmp_path / "fresh.py"
     script.write_text(FRESH)
-    fresh = run_command(
+    fresh = subprocess.run(  # a process of its own, not a fork of one that has infogan_tf loaded (run_command)
         [sys.executable, str(script), str(tmp_path / "export"), str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        capture_output=True,
+        text=True,
         timeout=300,
         cwd=tmp_path,
     )
