@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from infogan_tf.data.options import ImageOptions
 from infogan_tf.invariance.restarts import INVARIANCE_MI
 from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
@@ -100,6 +101,8 @@ class ExperimentConfig:
 
     dataset: str = "mnist"
     data_dir: str | None = None
+    images: ImageOptions = ImageOptions()
+    """How the ``folder``, ``npz`` and ``tfds:NAME`` datasets read the user's images."""
     model: ModelSettings = ModelSettings()
     train: TrainConfig = TrainConfig()
     invariance: Invariance = Invariance()

@@ -35,7 +35,7 @@ from infogan_tf.checkpoints import (
     trained_seed,
 )
 from infogan_tf.config import ExperimentConfig, RunConfig, TrainConfig
-from infogan_tf.data import DATASETS, ImageDataset
+from infogan_tf.data import ImageDataset, make_dataset
 from infogan_tf.errors import ConfigError
 from infogan_tf.evaluation import classifier, report, summary
 from infogan_tf.invariance.warmup import LambdaWarmup
@@ -210,7 +210,8 @@ def check_run_setup(
 def run_names(config: ExperimentConfig) -> tuple[str, list[tuple[int, str]]]:
     """The base name and (seed, exp_name) of each run the config asks for: one, or one per seed of ``seeds``."""
     out = config.run
-    base = out.exp_name or f"{config.dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
+    dataset = config.dataset.replace(":", "_")  # tfds:NAME
+    base = out.exp_name or f"{dataset}_{datetime.datetime.now():%Y_%m_%d_%H_%M_%S}"
     if not out.seeds:
         return base, [(out.seed, base)]
     return base, [(seed, f"{base}_seed{seed}") for seed in out.seeds]
@@ -366,6 +367,9 @@ def start_run(
     replicas = strategy.num_replicas_in_sync
     where = f" ({replicas} replicas, {strategies.worker_name(strategy)})" if replicas > 1 else ""
     print(f"Logs: {run.log_dir}  Checkpoints: {run.checkpoint_dir}{where}")
+    streams = "; its training images stream from disk" if getattr(dataset, "streamed", False) else ""
+    shape, network = "x".join(map(str, dataset.image_shape)), run.trainer.model.config.network_type
+    print(f"Data: {dataset.name}, {dataset.train.num_examples} {shape} images{streams}; network: {network}")
     d_rate, g_rate = run.trainer.train_step.learning_rates
     reuse = "; the G step reuses the D step's batch" if config.train.reuse_fake_batch else ""
     print(f"Learning rates: D {d_rate:.4g}, G {g_rate:.4g}{reuse}")
@@ -400,7 +404,7 @@ class Experiment:
         chooser: RunChooser | None = None,
     ):
         self.config, self.strategy, self.record, self.chooser = config, strategy, record, chooser
-        self.dataset = DATASETS[config.dataset](config.data_dir)
+        self.dataset = make_dataset(config.dataset, config.data_dir, config.images)
         self.base, self.runs = run_names(config)
         self.run: Run | None = None
 
@@ -437,7 +441,7 @@ def evaluate_experiment(config: ExperimentConfig, checkpoint: str | None = None,
     The samples' seed is the run's own, which its end-of-training evaluation used, so
     evaluating a finished run again repeats its numbers; ``seed_given`` uses the config's.
     """
-    dataset = DATASETS[config.dataset](config.data_dir)
+    dataset = make_dataset(config.dataset, config.data_dir, config.images)
     base, runs = run_names(config)
     out = config.run
     locations = [checkpoint] if checkpoint else [Path(out.root_checkpoint_dir) / n for _, n in runs]

@@ -30,7 +30,15 @@ from infogan_tf.distributions import (
     Product,
 )
 from infogan_tf.latent_spec import format_latent_spec, parse_latent_spec
-from infogan_tf.networks import ORIGINAL_LEAK, LayerKit, apply_per_batch, build_networks, resolve_layer_kit
+from infogan_tf.networks import (
+    AUTO,
+    ORIGINAL_LEAK,
+    LayerKit,
+    apply_per_batch,
+    build_networks,
+    network_for,
+    resolve_layer_kit,
+)
 
 OUTPUT_DISTRIBUTIONS: dict[str, Callable[[int], Distribution]] = {
     "mean_bernoulli": MeanBernoulli,
@@ -85,7 +93,12 @@ class ModelConfig:
 
     @classmethod
     def for_dataset(cls, dataset: Any, latent_spec: str, **kwargs: Any) -> ModelConfig:
-        """The config for ``dataset``'s images (shape and output distribution from the dataset itself)."""
+        """The config for ``dataset``'s images (shape and output distribution from the dataset itself).
+
+        ``network_type="auto"`` is the network built for the images' size (``networks.network_for``).
+        """
+        if kwargs.get("network_type") == AUTO:
+            kwargs["network_type"] = network_for(dataset.image_shape)
         return cls(latent_spec, dataset.image_shape, output_dist=dataset.output_dist, **kwargs)
 
     @classmethod

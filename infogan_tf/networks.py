@@ -273,6 +273,22 @@ NETWORK_TYPES: dict[str, Callable[..., Networks]] = {
 }
 
 
+AUTO = "auto"
+"""The network type that follows the image size (``network_for``)."""
+
+NETWORK_FOR_SIZE = {28: "mnist", 32: "svhn", 64: "conv64"}
+"""The network built for each image size: MNIST's 28x28, SVHN's and CelebA's 32x32, the 64x64 datasets'."""
+
+
+def network_for(image_shape: tuple[int, int, int]) -> str:
+    """The network type built for square images of ``image_shape``'s size."""
+    height, width, _ = image_shape
+    if height != width or height not in NETWORK_FOR_SIZE:
+        sizes = ", ".join(f"{size}x{size}" for size in NETWORK_FOR_SIZE)
+        raise ValueError(f"no network type is built for {height}x{width} images (only {sizes}); choose network_type")
+    return NETWORK_FOR_SIZE[height]
+
+
 def build_networks(network_type: str, kit: LayerKit, **kwargs) -> Networks:
     if network_type not in NETWORK_TYPES:
         raise ValueError(f"unknown network_type '{network_type}'; known: {', '.join(sorted(NETWORK_TYPES))}")

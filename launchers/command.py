@@ -39,7 +39,7 @@ from infogan_tf.trainer import TrainingInterrupted
 
 # Flags to the config --------------------------------------------------------------------------------------------
 
-_GROUPS = ("model", "train", "run", "evaluation", "devices")
+_GROUPS = ("model", "images", "train", "run", "evaluation", "devices")
 _RENAMED = {
     "dataset": "dataset",
     "data_dir": "data_dir",

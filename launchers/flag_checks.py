@@ -8,10 +8,10 @@ from absl import flags
 from infogan_tf_launchers.flag_definitions import MAX_SEED
 
 from infogan_tf.averaging import check_decay
-from infogan_tf.data import DATASETS
+from infogan_tf.data import DATASETS, TFDS_PREFIX
 from infogan_tf.invariance.restarts import INVARIANCE_MI, SEED_STRIDE, shared_candidates
 from infogan_tf.latent_spec import LatentSpecError, parse_latent_spec
-from infogan_tf.networks import NETWORK_TYPES
+from infogan_tf.networks import AUTO, NETWORK_FOR_SIZE, NETWORK_TYPES
 
 for _name in ("generator_learning_rate", "discriminator_learning_rate"):
     flags.register_validator(_name, lambda v: 0.0 < v <= 1.0, message=f"--{_name} must lie in (0, 1]")
@@ -43,17 +43,6 @@ def _valid_latent_spec(text: str) -> bool:
     return True
 
 
-def _registered(flag: str, registry: dict) -> None:
-    """Accept names of ``registry`` as it stands when the flags are parsed (a program may register more)."""
-
-    def check(value: str) -> bool:
-        if value not in registry:
-            raise flags.ValidationError(f"--{flag}={value} is unknown; known: {', '.join(sorted(registry))}")
-        return True
-
-    flags.register_validator(flag, check)
-
-
 def _valid_range(values: list[str]) -> bool:
     try:
         low, high = (float(v) for v in values)
@@ -66,8 +55,35 @@ def _valid_range(values: list[str]) -> bool:
 
 flags.register_validator("range", _valid_range)
 flags.register_validator("latent_spec", _valid_latent_spec)
-_registered("dataset", DATASETS)
-_registered("network_type", NETWORK_TYPES)
+
+
+def _valid_dataset(value: str) -> bool:
+    if value not in DATASETS and not (value.startswith(TFDS_PREFIX) and len(value) > len(TFDS_PREFIX)):
+        raise flags.ValidationError(
+            f"--dataset={value} is unknown; known: {', '.join(sorted(DATASETS))}, or {TFDS_PREFIX}NAME"
+        )
+    return True
+
+
+def _valid_network_type(value: str) -> bool:
+    if value != AUTO and value not in NETWORK_TYPES:
+        raise flags.ValidationError(
+            f"--network_type={value} is unknown; known: {', '.join(sorted(NETWORK_TYPES))}, or {AUTO}"
+        )
+    return True
+
+
+flags.register_validator("dataset", _valid_dataset)
+flags.register_validator("network_type", _valid_network_type)
+flags.register_validator(
+    "image_size",
+    lambda v: v is None or v in NETWORK_FOR_SIZE,
+    message=f"--image_size must be one of the networks' sizes: {', '.join(map(str, NETWORK_FOR_SIZE))}",
+)
+flags.register_validator("channels", lambda v: v in (None, 1, 3), message="--channels must be 1 (grey) or 3 (colour)")
+flags.register_validator(
+    "test_share", lambda v: 0.0 <= v < 1.0, message="--test_share must lie in [0, 1): the held-out share of the images"
+)
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}")
 """A run's name becomes a directory name: no path separators, no leading dot, no '..'."""
 

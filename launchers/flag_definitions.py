@@ -20,14 +20,56 @@ from infogan_tf.strategies import STRATEGIES
 FLAGS = flags.FLAGS
 DEFAULT = ExperimentConfig()
 
-flags.DEFINE_string("dataset", DEFAULT.dataset, "Training data: a registered dataset (infogan_tf.data.DATASETS).")
+flags.DEFINE_string(
+    "dataset",
+    DEFAULT.dataset,
+    "Training data: a registered dataset (infogan_tf.data.DATASETS: folder and npz read your own images), "
+    "or tfds:NAME for a tensorflow-datasets image dataset.",
+)
 flags.DEFINE_string(
     "data_dir",
     None,
-    f"Directory of the dataset's files (MNIST: four IDX .gz files). Unset: ${DATA_DIR_ENV}, then tensorflow-datasets.",
+    f"Directory of the dataset's files (MNIST: four IDX .gz files; folder: the images; npz: the .npz file). "
+    f"Unset: ${DATA_DIR_ENV}, then tensorflow-datasets.",
 )
 flags.DEFINE_string(
-    "network_type", DEFAULT.model.network_type, "Layer stacks of G, D and Q: a registered network type."
+    "network_type",
+    DEFAULT.model.network_type,
+    "Layer stacks of G, D and Q: a registered network type, or auto (by image size: 28 mnist, 32 svhn, 64 conv64).",
+)
+flags.DEFINE_integer(
+    "image_size",
+    DEFAULT.images.image_size,
+    "folder, npz, tfds: the images' side after centre-cropping and resizing (28, 32 or 64). "
+    "Unset: the largest that every image covers.",
+)
+flags.DEFINE_integer(
+    "channels",
+    DEFAULT.images.channels,
+    "folder, npz, tfds: 1 (grey) or 3 (colour). Unset: grey where every image is grey, colour where every one is.",
+)
+flags.DEFINE_float(
+    "test_share",
+    DEFAULT.images.test_share,
+    "folder, npz, tfds: the share of the images held out for the evaluation where the source has no test split.",
+)
+flags.DEFINE_integer(
+    "in_memory_limit_mb",
+    DEFAULT.images.in_memory_limit_mb,
+    "folder: above this many MB of decoded images, the training images stream from disk.",
+    lower_bound=0,
+)
+flags.DEFINE_string("tfds_split", DEFAULT.images.tfds_split, "tfds:NAME: the split to train on (tfds's split syntax).")
+flags.DEFINE_string(
+    "tfds_data_dir", DEFAULT.images.tfds_data_dir, "tfds:NAME: where its prepared files are. Unset: tfds's default."
+)
+flags.DEFINE_string(
+    "tfds_image_key", DEFAULT.images.tfds_image_key, "tfds:NAME: the image feature. Unset: its only image feature."
+)
+flags.DEFINE_string(
+    "tfds_label_key",
+    DEFAULT.images.tfds_label_key,
+    "tfds:NAME: the label feature. Unset: its only class label, or the one named label; else no labels.",
 )
 flags.DEFINE_string(
     "latent_spec",

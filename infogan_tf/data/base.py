@@ -59,6 +59,11 @@ class Dataset:
     def num_examples(self) -> int:
         return self._images.shape[0]
 
+    def head(self, count: int | None = None) -> np.ndarray:
+        """The first ``count`` images (all for None) as ``images`` gives them, without scaling the rest."""
+        first = self._images[:count]
+        return first.astype(np.float32) * np.float32(self._scale) + np.float32(self._low)
+
     def batches(self, batch_size: int, seed: int = 0, start: int = 0, repeat: bool = True) -> tf.data.Dataset:
         """Shuffled float32 batches; each epoch reshuffles and drops its last partial batch.
 
@@ -136,13 +141,18 @@ class ImageDataset:
     """How many label values there are; None where the dataset has no labels."""
     factor_names: tuple[str, ...] = ()
     """The ground-truth factors' names, where the splits carry them (for disentanglement scores)."""
+    cache_name: str | None = None
+    """The name its sample classifier is cached under; None: ``name`` (a dataset of the user's own images
+    names its source, so that two folders never share one)."""
 
-    def __init__(self, train: Arrays, test: Arrays | None = None, validation: Arrays | None = None):
+    def __init__(self, train: Arrays | Dataset, test: Arrays | Dataset | None = None, validation: Arrays | None = None):
         self.train = self._split(train)
         self.test = self._split(test) if test is not None else None
         self.validation = self._split(validation) if validation is not None else None
 
-    def _split(self, arrays: Arrays) -> Dataset:
+    def _split(self, arrays: Arrays | Dataset) -> Dataset:
+        if isinstance(arrays, Dataset):
+            return arrays
         images, labels, *factors = arrays
         if tuple(images.shape[1:]) not in (tuple(self.image_shape), tuple(self.image_shape[:2])):
             raise DataError(f"{self.name} images have shape {images.shape[1:]}, expected {tuple(self.image_shape)}")

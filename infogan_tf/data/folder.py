@@ -1,84 +1,130 @@
-"""Unlabelled images from a folder of files (any size; centre-cropped, resized) or an ``images.npz``."""
+"""``--dataset=folder --data_dir=DIR``: every image below a folder, of any size; one sub-folder per class gives labels.
+
+Images are centre-cropped square and resized by area averaging to the size asked for
+(default: the largest network size that every image covers), grey or colour as asked
+(default: grey where every image is grey). Where every image lies in one of at least two
+sub-folders, each sub-folder is a class (torchvision's ``ImageFolder`` convention) and the
+evaluation scores the categorical code against those labels. A folder whose decoded
+images would exceed ``ImageOptions.in_memory_limit_mb`` streams its training images from
+disk. An ``images.npz`` in the folder is read instead of the image files.
+
+The built-in CelebA, 3D chairs and 3D faces datasets are this loader with their size and
+channels fixed, no classes and nothing held out (``ImageFolderDataset``).
+"""
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from infogan_tf.data.base import DataError, ImageDataset, resolve_data_dir
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
-
-def load_image_folder(directory: Path, image_shape: tuple[int, int, int], title: str, fix: str) -> np.ndarray:
-    """Every image file below ``directory`` (sorted by path), centre-cropped square and resized, as uint8."""
-    paths = sorted(str(p) for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise DataError(f"{title}: no image files ({', '.join(IMAGE_SUFFIXES)}) under {directory}; {fix}")
-    height, width, channels = image_shape
-
-    def decode(path: tf.Tensor) -> tf.Tensor:
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
-        image = tf.image.resize_with_crop_or_pad(image, side, side)
-        return tf.cast(tf.round(tf.image.resize(image, (height, width), method="area")), tf.uint8)
-
-    try:
-        batches = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        return np.concatenate(list(batches.batch(4096).as_numpy_iterator()))
-    except tf.errors.OpError as e:
-        bad = undecodable(paths, decode)
-        if not bad:
-            raise DataError(f"{title}: the images under {directory} cannot be decoded ({e.message[:200]})") from e
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DataError(f"{title}: {bad[0]}{more} cannot be decoded as an image; remove or replace it") from e
+from infogan_tf.data.base import DataError, resolve_data_dir
+from infogan_tf.data.images import Listing, decode_files, list_folder, size_for, survey
+from infogan_tf.data.options import DEFAULT_OPTIONS, ImageOptions
+from infogan_tf.data.own import OwnImagesDataset, fingerprint, held_out, read_images_npz
+from infogan_tf.data.registry import register_dataset
+from infogan_tf.data.streaming import StreamedSplit
 
 
-def undecodable(paths: list[str], decode: Callable[[tf.Tensor], tf.Tensor]) -> list[str]:
-    """The files of ``paths`` that ``decode`` fails on, in order (decoded in parallel, errors skipped)."""
-    indices = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), paths))
-    decoded = indices.map(lambda i, path: (i, decode(path)), num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
-    good = {int(i) for i, _ in decoded.as_numpy_iterator()}
-    return [path for i, path in enumerate(paths) if i not in good]
+@register_dataset
+class FolderDataset(OwnImagesDataset):
+    """Every image below ``data_dir``, with classes from its sub-folders where there are any."""
 
+    name = "folder"
+    title = "image folder"
+    ENV = "INFOGAN_FOLDER_DIR"
+    classes_from_folders = True
+    streamed = False
+    """Whether the training images stream from disk (set per instance)."""
 
-class ImageFolderDataset(ImageDataset):
-    """Unlabelled images: a folder of files (any size; centre-cropped, resized) or an ``images.npz`` with ``images``."""
+    def __init__(self, data_dir: str | None = None, options: ImageOptions = DEFAULT_OPTIONS):
+        directory = self._directory(data_dir)
+        npz = directory / "images.npz"
+        if npz.is_file():
+            self.load_npz(npz, options)
+        else:
+            self._from_files(directory, options)
 
-    title = ""
-    ENV = ""
+    def _fix(self) -> str:
+        return f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for a folder of its images or an images.npz"
 
-    def __init__(self, data_dir: str | None = None):
+    def _directory(self, data_dir: str | None) -> Path:
         data_dir = resolve_data_dir(data_dir, self.ENV)
-        fix = f"pass {{data_dir}}=DIR (or set {self.ENV}=DIR) for a folder of its images or an images.npz"
         if not data_dir:
-            raise DataError(f"{self.title} is not in tensorflow-datasets; {fix}")
+            raise DataError(f"{self.title} is not in tensorflow-datasets; {self._fix()}")
         directory = Path(data_dir)
         if not directory.is_dir():
-            raise DataError(f"{self.title} directory {directory} does not exist; {fix}")
-        npz = directory / "images.npz"
-        super().__init__(train=(self._from_npz(npz) if npz.is_file() else self._from_folder(directory, fix), None))
+            raise DataError(f"{self.title} directory {directory} does not exist; {self._fix()}")
+        return directory
 
-    def _from_folder(self, directory: Path, fix: str) -> np.ndarray:
-        return load_image_folder(directory, self.image_shape, self.title, fix)
+    def _from_files(self, directory: Path, options: ImageOptions) -> None:
+        listing = list_folder(directory, self.title, self._fix(), self.classes_from_folders)
+        size, channels = self._size_and_channels(directory, listing, options)
+        self.describe(size, channels, len(listing.class_names) or None)
+        self.cache_name = f"{self.name}_{fingerprint(str(directory.resolve()), size, channels)}"
+        train, test = held_out(len(listing.paths), options.test_share)
+        pick = (lambda ids: None) if listing.labels is None else (lambda ids: listing.labels[ids])
+        held = None
+        if len(test):
+            held = (decode_files(tuple(listing.paths[i] for i in test), size, channels, self.title), pick(test))
+        train_paths = tuple(listing.paths[i] for i in train)
+        self.streamed = not fits_in_memory(len(listing.paths), size, channels, options)
+        if self.streamed:
+            split = StreamedSplit(train_paths, pick(train), self.image_shape, self.value_range, self.title)
+            super().__init__(train=split, test=held)
+        else:
+            super().__init__(train=(decode_files(train_paths, size, channels, self.title), pick(train)), test=held)
 
-    def _from_npz(self, path: Path) -> np.ndarray:
-        try:
-            with np.load(path) as archive:
-                images = archive["images"]
-        except (OSError, ValueError, KeyError, zlib.error) as e:
-            raise DataError(f"{self.title} file {path} is not an .npz with an 'images' array ({e}); replace it") from e
-        height, width, channels = self.image_shape
-        shape_fits = images.shape[1:3] == (height, width) and images.shape[3:] in ((), (channels,))
-        if images.dtype != np.uint8 or images.ndim not in (3, 4) or not shape_fits:
+    def _size_and_channels(self, directory: Path, listing: Listing, options: ImageOptions) -> tuple[int, int]:
+        """The size and channels asked for; what is not asked for is read from the images (one decoding pass).
+
+        A folder that streams is always surveyed: the pass checks that every file decodes
+        before training starts, which loading it whole does otherwise.
+        """
+        size, channels = options.image_size, options.channels
+        if size and channels and fits_in_memory(len(listing.paths), size, channels, options):
+            return size, channels
+        looked = survey(listing.paths, self.title)
+        channels = options.channels or self._channels(directory, listing, looked.grey)
+        return options.image_size or size_for(looked.smallest_side), channels
+
+    def _channels(self, directory: Path, listing: Listing, grey: np.ndarray) -> int:
+        if grey.all():
+            return 1
+        if not grey.any():
+            return 3
+        examples = (listing.paths[int(np.argmax(grey))], listing.paths[int(np.argmin(grey))])
+        raise DataError(
+            f"{self.title}: of the {len(grey)} images under {directory}, {int(grey.sum())} are grey and "
+            f"{int((~grey).sum())} colour (e.g. {examples[0]} and {examples[1]}); "
+            "pass {images.channels}=1 or {images.channels}=3 to convert them all"
+        )
+
+
+def fits_in_memory(count: int, size: int, channels: int, options: ImageOptions) -> bool:
+    """Whether ``count`` decoded images stay within ``options.in_memory_limit_mb``."""
+    return count * size * size * channels <= options.in_memory_limit_mb * 2**20
+
+
+class ImageFolderDataset(FolderDataset):
+    """A built-in dataset read from a folder: its ``image_shape`` fixes size and channels; no classes, no test split.
+
+    Its ``images.npz`` must hold images of exactly that shape.
+    """
+
+    takes_options = False
+    classes_from_folders = False
+
+    def __init__(self, data_dir: str | None = None):
+        height, _, channels = self.image_shape
+        super().__init__(data_dir, ImageOptions(image_size=height, channels=channels, test_share=0.0))
+        self.cache_name = None
+
+    def load_npz(self, path: Path, options: ImageOptions) -> None:
+        images, _ = read_images_npz(path, self.title)
+        if images.shape[1:] != tuple(self.image_shape):
             raise DataError(
                 f"{self.title} file {path} holds {images.dtype} images of shape {images.shape[1:]}, "
                 f"expected uint8 {tuple(self.image_shape)}"
             )
-        if not len(images):
-            raise DataError(f"{self.title} file {path} holds no images; write them into its 'images' array")
-        return images.reshape((len(images), height, width, channels))
+        super(FolderDataset, self).__init__(train=(images, None))

@@ -67,7 +67,7 @@ def train_classifier(
     keras.utils.set_random_seed(seed)
     model = build_classifier(dataset.image_shape, dataset.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x, y = dataset.train.images[:limit], dataset.train.labels[:limit]
+    x, y = dataset.train.head(limit), dataset.train.labels[:limit]
     model.fit(x, y, batch_size=128, epochs=epochs, verbose=2)
     _, accuracy = model.evaluate(dataset.test.images, dataset.test.labels, batch_size=1000, verbose=0)
     return model, float(accuracy)
@@ -79,7 +79,7 @@ class ClassifierError(ConfigError):
 
 def cache_path(dataset: ImageDataset, path: str | os.PathLike | None = None) -> Path:
     """Where ``dataset``'s classifier is cached (``path`` if given), checked to be usable before any training."""
-    path = Path(path) if path else default_path(dataset.name)
+    path = Path(path) if path else default_path(dataset.cache_name or dataset.name)
     if path.exists() and not path.is_file():
         raise ClassifierError(f"{{evaluation.classifier_path}}={path} is a directory; name a .keras file in it instead")
     if path.suffix != ".keras":

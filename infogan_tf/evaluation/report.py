@@ -148,7 +148,7 @@ def sample_quality(
     images = _in_batches(loaded.generate, np.asarray(z))
     probs, features = classifier.predict(images)
     real_probs, real_features = classifier.predict(dataset.test.images)
-    _, train_features = classifier.predict(dataset.train.images[:n])
+    _, train_features = classifier.predict(dataset.train.head(n))
     out = {
         "classifier_score": classifier_score(probs),
         "classifier_score_real_test": classifier_score(real_probs),
@@ -272,6 +272,12 @@ def evaluate(
             sample_quality(loaded, dataset, classifier, num_samples, seed, clustering and clustering.hungarian_map)
         )
         results["classifier_test_accuracy"] = classifier.test_accuracy
+    else:
+        why = "has no labels" if not dataset.labelled else "was given no classifier"
+        print(
+            f"Classifier score, Fréchet distance and code→label agreement skipped: {dataset.name} {why} to train "
+            "the classifier whose features they use"
+        )
     results["figures"] = write_traversals(loaded, dataset, out_dir, "traversal_", seed)
     if baseline:
         results["figures"] += write_traversals(load(baseline.checkpoint), dataset, out_dir, "baseline_traversal_", seed)

@@ -58,6 +58,13 @@ def parse():
         ("--generator_weights=ema", "--generator_weights"),
         ("--generator_average_from=4000", "--generator_average_from delays an average that --generator_average keeps"),
         ("--generator_average_from=-1 --generator_average=0.9", "--generator_average_from"),
+        ("--image_size=30", "--image_size must be one of the networks' sizes: 28, 32, 64"),
+        ("--channels=2", "--channels must be 1 (grey) or 3 (colour)"),
+        ("--test_share=1", "--test_share must lie in [0, 1)"),
+        ("--in_memory_limit_mb=-1", "--in_memory_limit_mb"),
+        ("--dataset=tfds:", "--dataset=tfds: is unknown"),
+        ("--dataset=imagenet", "or tfds:NAME"),
+        ("--network_type=resnet", "--network_type=resnet is unknown; known: conv64, mnist, svhn, or auto"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_flag(parse, flag, message):
@@ -76,3 +83,7 @@ def test_a_run_name_that_is_not_a_plain_directory_name_is_refused(parse, name):
 def test_good_values_pass(parse):
     parse("--seeds=0,1", "--invariance_coeff=1", "--invariance_fakes", "--generator_average=0.9")
     assert command.experiment_config().run.seeds == (0, 1)
+    parse("--dataset=tfds:cifar10", "--image_size=32", "--channels=3", "--tfds_label_key=label", "--network_type=auto")
+    config = command.experiment_config()
+    assert (config.dataset, config.images.image_size, config.images.channels) == ("tfds:cifar10", 32, 3)
+    assert (config.images.tfds_label_key, config.model.network_type) == ("label", "auto")
