@@ -140,6 +140,13 @@ def disentanglement_report(loaded: LoadedModel, dataset: ImageDataset):
     return mutual_information_gap(discrete_codes(loaded, test.images), test.factors, list(dataset.factor_names))
 
 
+def no_classifier(dataset: ImageDataset) -> str:
+    """Why there is no classifier to score samples with, whose features the Fréchet distance uses too."""
+    if not dataset.labelled:
+        return f"{dataset.name} has no labels (or no held-out images) to train the classifier whose features they use"
+    return "no classifier was given"
+
+
 def sample_quality(
     loaded: LoadedModel, dataset: ImageDataset, classifier: SampleClassifier, n: int, seed: int, digit_of
 ):
@@ -273,11 +280,7 @@ def evaluate(
         )
         results["classifier_test_accuracy"] = classifier.test_accuracy
     else:
-        why = "has no labels" if not dataset.labelled else "was given no classifier"
-        print(
-            f"Classifier score, Fréchet distance and code→label agreement skipped: {dataset.name} {why} to train "
-            "the classifier whose features they use"
-        )
+        print(f"Classifier score, Fréchet distance and code→label agreement skipped: {no_classifier(dataset)}")
     results["figures"] = write_traversals(loaded, dataset, out_dir, "traversal_", seed)
     if baseline:
         results["figures"] += write_traversals(load(baseline.checkpoint), dataset, out_dir, "baseline_traversal_", seed)

@@ -101,3 +101,4 @@ def test_a_new_dataset_trains_and_is_evaluated(tmp_path, labelled):
     else:
         assert "unsupervised_error_hungarian" not in results and "classifier_score" not in results
         assert not (tmp_path / "cache").exists()
+        assert "Fréchet distance and code→label agreement skipped: bars has no labels" in result.stdout
