@@ -62,7 +62,7 @@ class FolderDataset(OwnImagesDataset):
         size, channels = self._size_and_channels(directory, listing, options)
         self.describe(size, channels, len(listing.class_names) or None)
         self.cache_name = f"{self.name}_{fingerprint(str(directory.resolve()), size, channels)}"
-        train, test = held_out(len(listing.paths), options.test_share)
+        train, test = held_out(len(listing.paths), options.test_share, self.shuffled_order)
         pick = (lambda ids: None) if listing.labels is None else (lambda ids: listing.labels[ids])
         held = None
         if len(test):
@@ -114,6 +114,8 @@ class ImageFolderDataset(FolderDataset):
 
     takes_options = False
     classes_from_folders = False
+    shuffled_order = False
+    """Their files in path order, as these datasets have always been trained."""
 
     def __init__(self, data_dir: str | None = None):
         height, _, channels = self.image_shape

@@ -28,21 +28,24 @@ GREY = ((0.0, 1.0), "mean_bernoulli")
 COLOUR = ((-1.0, 1.0), "mean_tanh_gaussian")
 
 
-def held_out(count: int, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the training and the held-out images, each in order: a fixed draw of ``share`` of ``count``."""
+def held_out(count: int, share: float, shuffled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and the held-out images: a fixed draw of ``share`` of ``count`` held out, in order.
+
+    The training images keep a fixed shuffled order (``shuffled``), so that the first n of
+    them are a fair sample of all (the evaluation's reference images are the first ones)
+    even where the files come sorted by class.
+    """
+    order = np.random.default_rng(0).permutation(count)
     test_count = min(int(round(count * share)), HELD_OUT_LIMIT, count - 1)
-    chosen = np.sort(np.random.default_rng(0).permutation(count)[:test_count])
-    kept = np.setdiff1d(np.arange(count), chosen)
-    return kept, chosen
+    test = np.sort(order[:test_count])
+    return (order[test_count:] if shuffled else np.setdiff1d(np.arange(count), test)), test
 
 
 def split_arrays(images: np.ndarray, labels: np.ndarray | None, share: float) -> tuple[Arrays, Arrays | None]:
     """The train and held-out splits of ``images`` (with their labels); no held-out split where none fits."""
     train, test = held_out(len(images), share)
-    if not len(test):
-        return (images, labels), None
     pick = (lambda indices: None) if labels is None else (lambda indices: labels[indices])
-    return (images[train], pick(train)), (images[test], pick(test))
+    return (images[train], pick(train)), ((images[test], pick(test)) if len(test) else None)
 
 
 def fingerprint(*parts: object) -> str:
@@ -55,6 +58,8 @@ class OwnImagesDataset(ImageDataset):
 
     takes_options = True
     """The registry builds it with ``(data_dir, ImageOptions)``."""
+    shuffled_order = True
+    """The training images in a fixed shuffled order (``held_out``), not the source's."""
     title = "images"
 
     def describe(self, size: int, channels: int, num_classes: int | None) -> None:

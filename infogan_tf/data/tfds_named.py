@@ -52,8 +52,8 @@ class TfdsDataset(OwnImagesDataset):
             test_split = self._load(builder, "test", options, missing_ok=True)
             if test_split is not None:
                 test = self._arrays(test_split.take(HELD_OUT_LIMIT), image_key, label_key, size, channels)
-        if test is None:
-            (images, labels), test = split_arrays(images, labels, options.test_share)
+        (images, labels), held = split_arrays(images, labels, 0.0 if test is not None else options.test_share)
+        test = test if test is not None else held
         super().__init__(train=(images, labels), test=test)
 
     def _builder(self, dataset_name: str, options: ImageOptions) -> Any:

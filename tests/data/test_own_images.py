@@ -15,6 +15,7 @@ from infogan_tf.checkpoints import load
 from infogan_tf.data import DataError, FashionMnistDataset, ImageOptions, MnistDataset, make_dataset
 from infogan_tf.data.folder import FolderDataset
 from infogan_tf.data.npz import NpzDataset
+from infogan_tf.data.own import held_out
 from infogan_tf.data.streaming import StreamedSplit
 from infogan_tf.evaluation.report import categorical_predictions
 
@@ -40,20 +41,21 @@ def mnist_pngs(tmp_path_factory, mnist_test):
     return root
 
 
-def in_path_order(images, labels):
-    """The arrays in the order of the files written by ``mnist_pngs`` (by digit folder, then index)."""
-    order = np.lexsort((np.arange(len(labels)), labels))
+def in_training_order(images, labels):
+    """The arrays in the order the folder dataset keeps them: the files' (by digit folder, then index), shuffled."""
+    order = np.lexsort((np.arange(len(labels)), labels))[held_out(len(labels), 0.0)[0]]
     return images[order], labels[order]
 
 
 def test_a_folder_of_mnist_pngs_decodes_to_the_idx_arrays_bit_for_bit(mnist_pngs, mnist_test):
     dataset = FolderDataset(str(mnist_pngs), WHOLE)
-    images, labels = in_path_order(*mnist_test)
+    images, labels = in_training_order(*mnist_test)
     assert dataset.image_shape == (28, 28, 1) and dataset.num_classes == 10
     assert (dataset.value_range, dataset.output_dist) == ((0.0, 1.0), "mean_bernoulli")  # grey, as MNIST
     np.testing.assert_array_equal(dataset.train._images, images.reshape(len(images), -1))
     np.testing.assert_array_equal(dataset.train.labels, labels)
     assert dataset.test is None
+    assert np.bincount(dataset.train.labels[:1000], minlength=10).min() > 50  # any first images are a fair sample
 
 
 def test_a_share_of_the_folder_is_held_out_with_its_labels_the_same_on_every_load(mnist_pngs, mnist_test):
@@ -67,35 +69,56 @@ def test_a_share_of_the_folder_is_held_out_with_its_labels_the_same_on_every_loa
     assert first.labelled
 
 
-def test_the_folder_launcher_trains_and_scores_the_code_against_the_folders_labels(tmp_path, mnist_pngs):
-    cache = dict(os.environ, INFOGAN_CACHE_DIR=str(tmp_path / "cache"))
-    result = run_command(
+def train_tiny(tmp_path, *flags):
+    """Four updates of batch 16 through run_folder_exp.py, then its evaluation (a classifier cached in tmp_path)."""
+    return run_command(
         [
             sys.executable,
             str(REPO / "launchers" / "run_folder_exp.py"),
-            f"--data_dir={mnist_pngs}",
             f"--root_log_dir={tmp_path / 'logs'}",
             f"--root_checkpoint_dir={tmp_path / 'ckt'}",
-            "--exp_name=png",
+            "--exp_name=tiny",
             "--batch_size=16",
             "--updates_per_epoch=2",
             "--max_epoch=2",
             "--eval_samples=500",
+            *flags,
         ],
-        env=cache,
+        env=dict(os.environ, INFOGAN_CACHE_DIR=str(tmp_path / "cache")),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "network: mnist" in result.stdout  # 28x28 images: the MNIST network
-    results = json.loads((tmp_path / "logs" / "png" / "results.json").read_text())
-    dataset = FolderDataset(str(mnist_pngs))
-    loaded = load(tmp_path / "ckt" / "png")
-    categories = categorical_predictions(loaded, dataset.test.images)
-    counts = np.zeros((10, 10), int)
+
+
+def hungarian_error(tmp_path, dataset) -> float:
+    """The categorical code's test error on ``dataset``'s held-out images, recomputed from the run's checkpoint."""
+    categories = categorical_predictions(load(tmp_path / "ckt" / "tiny"), dataset.test.images)
+    counts = np.zeros((10, dataset.num_classes), int)
     np.add.at(counts, (categories, dataset.test.labels), 1)
     rows, cols = scipy.optimize.linear_sum_assignment(-counts)
-    error = 1 - counts[rows, cols].sum() / counts.sum()
+    return 1 - counts[rows, cols].sum() / counts.sum()
+
+
+def test_the_folder_launcher_trains_and_scores_the_code_against_the_folders_labels(tmp_path, mnist_pngs):
+    result = train_tiny(tmp_path, f"--data_dir={mnist_pngs}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Data: folder, 9000 28x28x1 images; network: mnist" in result.stdout  # 28x28: the MNIST network
+    results = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
+    error = hungarian_error(tmp_path, FolderDataset(str(mnist_pngs)))
     assert results["unsupervised_error_hungarian"] == pytest.approx(error, abs=1e-9)
     assert results["dataset"] == "folder" and "frechet_distance" in results
+
+
+def test_the_launcher_trains_on_an_npz_of_fashion_mnist_and_scores_the_code_against_its_labels(
+    tmp_path, fashion_mnist_dir
+):
+    test = FashionMnistDataset(str(fashion_mnist_dir)).test
+    images = np.round(test.images * 255).astype(np.uint8).reshape(-1, 28, 28)
+    np.savez(tmp_path / "fashion.npz", images=images, labels=test.labels)
+    result = train_tiny(tmp_path, "--dataset=npz", f"--data_dir={tmp_path / 'fashion.npz'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "logs" / "tiny" / "results.json").read_text())
+    error = hungarian_error(tmp_path, make_dataset("npz", str(tmp_path / "fashion.npz")))
+    assert results["unsupervised_error_hungarian"] == pytest.approx(error, abs=1e-9)
+    assert results["dataset"] == "npz"
 
 
 def test_an_npz_of_fashion_mnist_loads_its_arrays_and_labels(tmp_path, fashion_mnist_dir):
@@ -104,8 +127,9 @@ def test_an_npz_of_fashion_mnist_loads_its_arrays_and_labels(tmp_path, fashion_m
     np.savez(tmp_path / "fashion.npz", images=images, labels=test.labels)
     whole = make_dataset("npz", str(tmp_path / "fashion.npz"), WHOLE)
     assert isinstance(whole, NpzDataset) and whole.image_shape == (28, 28, 1) and whole.num_classes == 10
-    np.testing.assert_array_equal(whole.train._images, images.reshape(len(images), -1))
-    np.testing.assert_array_equal(whole.train.labels, test.labels)
+    order = held_out(len(images), 0.0)[0]
+    np.testing.assert_array_equal(whole.train._images, images.reshape(len(images), -1)[order])
+    np.testing.assert_array_equal(whole.train.labels, test.labels[order])
     held = make_dataset("npz", str(tmp_path / "fashion.npz"))
     assert (held.train.num_examples, held.test.num_examples) == (9000, 1000) and held.labelled
 
@@ -140,7 +164,8 @@ def test_colour_images_of_mixed_sizes_are_cropped_and_resized_as_an_independent_
     assert dataset.image_shape == (size, size, 3) and dataset.num_classes is None
     assert (dataset.value_range, dataset.output_dist) == ((-1.0, 1.0), "mean_tanh_gaussian")
     decoded = dataset.train._images.reshape(-1, size, size, 3)
-    for got, original in zip(decoded, originals):
+    for got, index in zip(decoded, held_out(len(originals), 0.0)[0]):  # the dataset's fixed shuffled order
+        original = originals[index]
         assert np.abs(got.astype(float) - area_resize(original, size)).max() <= 1.0
 
 
@@ -149,7 +174,7 @@ def test_npz_arrays_of_another_size_are_cropped_and_resized_and_grey_made_colour
     np.savez(tmp_path / "odd.npz", images=images)
     dataset = make_dataset("npz", str(tmp_path / "odd.npz"), WHOLE)
     assert dataset.image_shape == (32, 32, 1) and dataset.num_classes is None
-    for got, original in zip(dataset.train._images.reshape(-1, 32, 32), images):
+    for got, original in zip(dataset.train._images.reshape(-1, 32, 32), images[held_out(len(images), 0.0)[0]]):
         assert np.abs(got - area_resize(original[..., None], 32)[..., 0]).max() <= 1.0
     colour = make_dataset("npz", str(tmp_path / "odd.npz"), ImageOptions(channels=3, image_size=64, test_share=0))
     decoded = colour.train._images.reshape(-1, 64, 64, 3)
