@@ -25,7 +25,7 @@ from infogan_tf.process import prefer_onednn
 prefer_onednn()  # before TensorFlow loads
 
 import tensorflow as tf  # noqa: E402
-from common import summary  # noqa: E402
+from common import at_least, summary  # noqa: E402
 from train_step import ISA_LIMITS, isa_line  # noqa: E402
 
 SHAPES = [
@@ -70,10 +70,10 @@ def time_tf(m: int, k: int, n: int, transpose_a: bool, transpose_b: bool, reps: 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--reps", type=at_least(1), default=20)
     p.add_argument("--isa", default="native", choices=sorted(ISA_LIMITS))
     p.add_argument("--peer_python", default=None, help="a Python with torch, to time the same shapes in torch")
-    p.add_argument("--threads", type=int, default=2, help="threads the peer is told to use")
+    p.add_argument("--threads", type=at_least(1), default=2, help="threads the peer is told to use")
     p.add_argument("--smoke", action="store_true", help="two repetitions")
     args = p.parse_args(argv)
     if args.smoke:

@@ -19,6 +19,7 @@ from infogan_tf.process import prefer_onednn
 prefer_onednn()  # before TensorFlow loads
 
 import tensorflow as tf  # noqa: E402
+from common import at_least  # noqa: E402
 
 from infogan_tf.fast_layers import transposed_conv_by_phases  # noqa: E402
 
@@ -39,8 +40,8 @@ def median_ms(fn, args, reps: int) -> float:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--batch", type=at_least(1), default=128)
+    p.add_argument("--reps", type=at_least(1), default=30)
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args(argv)
     batch, reps, shapes = (2, 2, SHAPES[:2]) if args.smoke else (args.batch, args.reps, SHAPES)

@@ -31,7 +31,7 @@ from infogan_tf.process import prefer_onednn
 prefer_onednn()  # before TensorFlow loads
 
 import tensorflow as tf  # noqa: E402
-from common import make_trainer, random_batch  # noqa: E402
+from common import at_least, make_trainer, random_batch  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 from train_step import ISA_LIMITS, PEER_SCRIPT, isa_line  # noqa: E402
 
@@ -89,14 +89,14 @@ def op_times(trace_dir: Path) -> collections.Counter:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--updates", type=int, default=8)
-    p.add_argument("--top", type=int, default=15)
+    p.add_argument("--batch", type=at_least(1), default=128)
+    p.add_argument("--updates", type=at_least(1), default=8)
+    p.add_argument("--top", type=at_least(1), default=15)
     p.add_argument("--isa", default="native", choices=sorted(ISA_LIMITS))
     p.add_argument("--serial", action="store_true", help="one op at a time, so the times add up to the wall time")
     p.add_argument("--peer", action="store_true", help="then profile the PyTorch peer's step the same way")
     p.add_argument("--peer_python", default=sys.executable, help="a Python with torch 2.13.0 for the peer")
-    p.add_argument("--threads", type=int, default=2, help="threads the peer is told to use")
+    p.add_argument("--threads", type=at_least(1), default=2, help="threads the peer is told to use")
     p.add_argument("--smoke", action="store_true", help="batch 8, 2 updates")
     args = p.parse_args(argv)
     if args.smoke:

@@ -23,10 +23,10 @@ from infogan_tf.process import prefer_onednn
 
 prefer_onednn()  # before TensorFlow loads
 
-from common import make_trainer  # noqa: E402
+from common import at_least, existing_directory, fractions, make_trainer  # noqa: E402
 
 from infogan_tf.checkpoints import LoadedModel, checkpoint_paths, load  # noqa: E402
-from infogan_tf.data import DATA_DIR_ENV, MnistDataset, resolve_data_dir  # noqa: E402
+from infogan_tf.data import DATA_DIR_ENV, DataError, MnistDataset, resolve_data_dir  # noqa: E402
 from infogan_tf.evaluation.metrics import clustering_errors, confusion  # noqa: E402
 from infogan_tf.evaluation.report import categorical_index, categorical_predictions, read_metrics  # noqa: E402
 from infogan_tf.trainer import Callback, StopTraining  # noqa: E402
@@ -37,14 +37,16 @@ REPO = Path(__file__).resolve().parents[1]
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", default=None, help="MNIST IDX directory (or $INFOGAN_DATA_DIR)")
-    p.add_argument("--targets", default="0.90,0.95")
-    p.add_argument("--max_updates", type=int, default=5000)
-    p.add_argument("--eval_every", type=int, default=100)
-    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--targets", type=fractions, default="0.90,0.95", help="accuracies to time, each in (0, 1]")
+    p.add_argument("--max_updates", type=at_least(1), default=5000)
+    p.add_argument("--eval_every", type=at_least(1), default=100)
+    p.add_argument("--batch_size", type=at_least(1), default=128)
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"])
     p.add_argument("--jit_compile", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--from_run", default=None, help="a finished run's checkpoint dir: no training")
+    p.add_argument(
+        "--from_run", type=existing_directory, default=None, help="a finished run's checkpoint dir: no training"
+    )
     p.add_argument("--log_dir", default=None, help="with --from_run: the run's log dir (for its timing)")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     p.add_argument("--smoke", action="store_true", help="a few tiny updates, to keep the script alive")
@@ -126,9 +128,12 @@ def read_run(args, accuracy: Accuracy) -> list[dict]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    targets = [float(t) for t in args.targets.split(",")]
+    targets = args.targets
     data_dir = resolve_data_dir(args.data_dir, DATA_DIR_ENV)
-    dataset = MnistDataset(data_dir)
+    try:
+        dataset = MnistDataset(data_dir)
+    except DataError as e:
+        raise SystemExit(f"error: {e.render(lambda path: '--' + path)}") from None
     accuracy = Accuracy(dataset, limit=500 if args.smoke else None)
     curve = read_run(args, accuracy) if args.from_run else train_and_watch(args, dataset, accuracy, targets)
     result = {"settings": vars(args), "curve": curve, "first_reaching": first_reaching(curve, targets)}

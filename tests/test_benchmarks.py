@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_command
 
 
 def run_script(name, *args):
@@ -139,3 +139,22 @@ def test_a_bad_benchmark_setting_is_one_line(flag, line):
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(line), result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("script", "flag", "message"),
+    [
+        ("profile_step.py", "--batch=0", "argument --batch: at least 1, not 0"),
+        ("profile_step.py", "--top=x", "argument --top: 'x' is not an integer"),
+        ("time_to_accuracy.py", "--targets=0.9,1.5", "argument --targets: each must lie in (0, 1], not 0.9,1.5"),
+        ("time_to_accuracy.py", "--eval_every=0", "argument --eval_every: at least 1, not 0"),
+        ("time_to_accuracy.py", "--from_run=/no/such/run", "argument --from_run: /no/such/run is not a directory"),
+        ("time_to_accuracy.py", "--data_dir=/no/such/mnist", "error: MNIST directory /no/such/mnist"),
+        ("matmul_shapes.py", "--reps=-2", "argument --reps: at least 1, not -2"),
+        ("phase_conv.py", "--batch=0", "argument --batch: at least 1, not 0"),
+    ],
+)
+def test_every_benchmark_refuses_a_bad_setting_without_a_traceback(script, flag, message):
+    result = run_command([sys.executable, str(REPO / "benchmarks" / script), flag], timeout=300)
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert message in result.stderr
