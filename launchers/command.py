@@ -233,6 +233,7 @@ def _evaluate_main(argv: list[str]) -> None:
     try:
         experiment.evaluate_experiment(experiment_config(), FLAGS.checkpoint, seed_given=FLAGS["seed"].present)
         process.finished("the evaluation (its results are written)")
+        process.exit_at_once(0)
     except (DataError, CheckpointError, ClassifierError, ValueError) as e:
         sys.exit(error_line(e))
     except OSError as e:

@@ -1,6 +1,7 @@
 """Killing and resuming the launcher as a user would: SIGKILL, SIGTERM, bad setups."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -160,3 +161,64 @@ def test_an_epochs_record_is_written_before_its_last_update_is_saved(tmp_path):
     run.start()
     run.train()
     assert records_at_save == {2: [2], 4: [2, 4]}
+
+
+def signal_when_printed(cmd, printed, signum, env=None, tmp_path=None):
+    """Start ``cmd``, send ``signum`` as soon as it prints a line containing ``printed``; its code and stderr."""
+    env = dict(env or os.environ, PYTHONUNBUFFERED="1")  # each line as it is printed
+    with open(tmp_path / "stderr.txt", "w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO, env=env)
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if printed in line:
+                proc.send_signal(signum)
+                break
+        proc.stdout.read()
+        proc.wait(timeout=300)
+        err.seek(0)
+        assert any(printed in line for line in seen), "".join(seen)[-3000:] + err.read()[-3000:]
+        err.seek(0)
+        return proc.returncode, err.read()
+
+
+def test_a_sigterm_while_the_restarts_are_scored_is_one_line_and_the_rerun_chooses(tmp_path, mnist_dir):
+    """The signal lands as candidate 0's checkpoint of the selection update is read to score it."""
+    restarts = ["--restarts=2", "--restart_select_at=10", "--restart_criterion=category_entropy"]
+    cmd = command(tmp_path, mnist_dir, "e", *restarts)
+    selected = str(tmp_path / "ckt" / "e" / "e-10")
+    code, err = signal_when_printed(cmd, f"Model saved in file: {selected}", signal.SIGTERM, tmp_path=tmp_path)
+    assert code == 128 + signal.SIGTERM, err[-3000:]
+    assert "Traceback" not in err and "could not be found" not in err, err[-3000:]
+    assert len([line for line in err.splitlines() if "stopped by SIGTERM" in line]) == 1, err[-3000:]
+    assert not (tmp_path / "logs" / "e" / "restarts.json").exists()
+    again = run(cmd)
+    assert again.returncode == 0, again.stderr[-3000:]
+    chosen = json.loads((tmp_path / "logs" / "e" / "restarts.json").read_text())
+    assert [c["run"] for c in chosen["candidates"]] == ["e", "e_seed1000"]
+
+
+def test_a_sigterm_as_the_evaluation_ends_is_one_line_or_nothing_and_leaves_its_results_whole(
+    tmp_path, mnist_dir, tiny_classifier_cache
+):
+    """Signalled as it prints its results: before or after they count as complete, it says so in one line (or it
+    has already exited); it is never killed without a word in the interpreter's teardown."""
+    env, _ = tiny_classifier_cache
+    trained = run(command(tmp_path, mnist_dir, "done"))
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    evaluate = [
+        sys.executable,
+        str(REPO / "launchers" / "evaluate.py"),
+        f"--data_dir={mnist_dir}",
+        f"--root_log_dir={tmp_path / 'logs'}",
+        f"--root_checkpoint_dir={tmp_path / 'ckt'}",
+        "--exp_name=done",
+        "--eval_samples=300",
+    ]
+    code, err = signal_when_printed(evaluate, "Figures: ", signal.SIGTERM, env=env, tmp_path=tmp_path)
+    assert code in (0, 128 + signal.SIGTERM), err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = [line for line in err.splitlines() if "stopped by SIGTERM" in line]
+    assert len(lines) == (code != 0), err[-3000:]
+    results = json.loads((tmp_path / "logs" / "done" / "results.json").read_text())
+    assert results["step"] == 60 and "unsupervised_error_hungarian" in results
