@@ -1,12 +1,13 @@
+import contextlib
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from infogan_tf.process import prefer_onednn
@@ -157,14 +158,22 @@ class LaunchServer:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             pid = json.loads(self.process.stdout.readline())["pid"]
-            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
+            killed = threading.Event()
+            timer = threading.Timer(timeout, _kill, (pid, killed))  # the reply waits for the child: kill it then
+            timer.start()
             status = json.loads(self.process.stdout.readline())["status"]
+            timer.cancel()
             stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
-        if not ready:
+        if killed.is_set():
             raise subprocess.TimeoutExpired(command, timeout, stdout, stderr)
         return subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), stdout, stderr)
+
+
+def _kill(pid: int, killed: threading.Event) -> None:
+    """Kill a child of the launch server that ran past its time limit."""
+    killed.set()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 _server: LaunchServer | None = None
