@@ -76,7 +76,7 @@ def finished(what: str) -> None:
 
     def exit_after_the_work(signum: int, frame) -> None:
         print(f"stopped by {signal.Signals(signum).name} after {what} was complete", file=sys.stderr)
-        exit_quietly(128 + signum)
+        exit_at_once(128 + signum)  # a SystemExit raised inside an object's __del__ would be printed and ignored
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, exit_after_the_work)

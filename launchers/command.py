@@ -206,6 +206,7 @@ def _train_main(argv: list[str]) -> None:
                     print(f"note: {note}")
         command.train()
         process.finished("the training and its evaluation (every result is written)")
+        process.exit_at_once(0)
     except NonFiniteLossError as e:
         newest = command.run.checkpoint.latest if command and command.run else None
         sys.exit(f"{error_line(e)} (the last good checkpoint, from before it, is {newest or 'none yet'})")

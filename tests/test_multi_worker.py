@@ -29,6 +29,7 @@ def start_workers(data_dir: Path, out: Path, ports: list[int]) -> list[subproces
     workers = []
     for index in range(len(ports)):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        env["PYTHONUNBUFFERED"] = "1"  # each line in the log as it is printed
         command = [sys.executable, str(REPO / "launchers" / "run_mnist_exp.py"), f"--data_dir={data_dir}"]
         command += [f"--root_log_dir={out / 'logs'}", f"--root_checkpoint_dir={out / 'ckt'}", "--exp_name=mw"]
         command += ["--strategy=multi_worker", *SCHEDULE]
@@ -97,3 +98,26 @@ def test_sigterm_on_one_worker_ends_all_of_them_with_one_checkpoint(mnist_dir, t
     assert f"mw-{stopped_at}.index" in checkpoints(tmp_path)  # the state at the agreed update, saved once
     assert f"stopped by SIGTERM at update {stopped_at}" in (tmp_path / "worker1.log").read_text()
     assert stopped_at < 16
+
+
+def test_a_sigterm_to_the_chief_as_the_run_ends_is_one_line_or_nothing_and_no_worker_hangs(mnist_dir, tmp_path):
+    """Signalled as it logs the final checkpoint: each worker exits 0, or the chief says in one line that it stopped."""
+    workers = start_workers(mnist_dir, tmp_path, free_ports(2))
+    final = f"Model saved in file: {tmp_path / 'ckt' / 'mw' / 'mw-16'}"
+    try:
+        deadline = time.monotonic() + 300
+        while final not in (tmp_path / "worker0.log").read_text() and workers[0].poll() is None:
+            assert time.monotonic() < deadline, "the chief never saved its final checkpoint"
+            time.sleep(0.005)
+        workers[0].send_signal(signal.SIGTERM)
+        codes = finish(workers, timeout=120)
+    finally:
+        for w in workers:
+            w.kill()
+    chief_log = (tmp_path / "worker0.log").read_text()
+    assert codes[1] == 0, (tmp_path / "worker1.log").read_text()[-3000:]
+    assert codes[0] in (0, 128 + signal.SIGTERM), chief_log[-3000:]
+    assert "Traceback" not in chief_log, chief_log[-3000:]
+    assert len([line for line in chief_log.splitlines() if "stopped by SIGTERM" in line]) == (codes[0] != 0)
+    assert steps_logged(tmp_path) == [2, 4, 6, 8, 10, 12, 14, 16]
+    assert "mw-16.index" in checkpoints(tmp_path)

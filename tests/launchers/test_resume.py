@@ -222,3 +222,27 @@ def test_a_sigterm_as_the_evaluation_ends_is_one_line_or_nothing_and_leaves_its_
     assert len(lines) == (code != 0), err[-3000:]
     results = json.loads((tmp_path / "logs" / "done" / "results.json").read_text())
     assert results["step"] == 60 and "unsupervised_error_hungarian" in results
+
+
+def test_a_sigterm_as_training_and_its_evaluation_end_is_one_line_or_nothing_and_leaves_every_result_whole(
+    tmp_path, mnist_dir, tiny_classifier_cache
+):
+    """The training command's own teardown: signalled as its evaluation prints, it is never killed without a word."""
+    env, _ = tiny_classifier_cache
+    cmd = [*command(tmp_path, mnist_dir, "t"), "--evaluate", "--eval_samples=300"]
+    code, err = signal_when_printed(cmd, "Figures: ", signal.SIGTERM, env=env, tmp_path=tmp_path)
+    assert code in (0, 128 + signal.SIGTERM), err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = [line for line in err.splitlines() if "stopped by SIGTERM" in line]
+    assert len(lines) == (code != 0), err[-3000:]
+    results = json.loads((tmp_path / "logs" / "t" / "results.json").read_text())
+    assert results["step"] == 60 and "unsupervised_error_hungarian" in results
+    assert (tmp_path / "ckt" / "t" / "t-60.index").exists()
+    assert [json.loads(line)["step"] for line in (tmp_path / "logs" / "t" / "metrics.jsonl").read_text().splitlines()] == [
+        10,
+        20,
+        30,
+        40,
+        50,
+        60,
+    ]
