@@ -238,11 +238,5 @@ def test_a_sigterm_as_training_and_its_evaluation_end_is_one_line_or_nothing_and
     results = json.loads((tmp_path / "logs" / "t" / "results.json").read_text())
     assert results["step"] == 60 and "unsupervised_error_hungarian" in results
     assert (tmp_path / "ckt" / "t" / "t-60.index").exists()
-    assert [json.loads(line)["step"] for line in (tmp_path / "logs" / "t" / "metrics.jsonl").read_text().splitlines()] == [
-        10,
-        20,
-        30,
-        40,
-        50,
-        60,
-    ]
+    records = (tmp_path / "logs" / "t" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in records] == [10, 20, 30, 40, 50, 60]
