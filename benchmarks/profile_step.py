@@ -33,7 +33,8 @@ prefer_onednn()  # before TensorFlow loads
 import tensorflow as tf  # noqa: E402
 from common import at_least, make_trainer, random_batch  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
-from train_step import ISA_LIMITS, PEER_SCRIPT, isa_line  # noqa: E402
+from infogan_tf.networks import PRECISIONS  # noqa: E402
+from train_step import ISA_LIMITS, PEER_PRECISION, PEER_SCRIPT, isa_line  # noqa: E402
 
 PEER_PROFILE = """
 import sys, time, torch
@@ -42,14 +43,21 @@ import peer_torch_step as p
 from torch.profiler import profile, ProfilerActivity
 batch, updates, top = (int(a) for a in sys.argv[2:5])
 torch.set_num_threads(int(sys.argv[5])); torch.manual_seed(0)
+dtype = getattr(torch, sys.argv[6])
+cast = lambda: torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32)
 G, D = p.Generator(), p.Discriminator()
 opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
 opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999), fused=True)
 x = torch.rand(batch, 1, 28, 28)
 def step():
-    opt_d.zero_grad(set_to_none=True); p.d_loss_fn(G, D, x, batch).backward(); opt_d.step()
+    opt_d.zero_grad(set_to_none=True)
+    with cast():
+        loss = p.d_loss_fn(G, D, x, batch)
+    loss.backward(); opt_d.step()
     opt_g.zero_grad(set_to_none=True); D.requires_grad_(False)
-    p.g_loss_fn(G, D, batch).backward(); D.requires_grad_(True); opt_g.step()
+    with cast():
+        loss = p.g_loss_fn(G, D, batch)
+    loss.backward(); D.requires_grad_(True); opt_g.step()
 for _ in range(3):
     step()
 with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -93,6 +101,7 @@ def main(argv=None) -> None:
     p.add_argument("--updates", type=at_least(1), default=8)
     p.add_argument("--top", type=at_least(1), default=15)
     p.add_argument("--isa", default="native", choices=sorted(ISA_LIMITS))
+    p.add_argument("--precision", default="float32", choices=PRECISIONS, help="ours; the peer runs its autocast match")
     p.add_argument("--serial", action="store_true", help="one op at a time, so the times add up to the wall time")
     p.add_argument("--peer", action="store_true", help="then profile the PyTorch peer's step the same way")
     p.add_argument("--peer_python", default=sys.executable, help="a Python with torch 2.13.0 for the peer")
@@ -104,10 +113,10 @@ def main(argv=None) -> None:
     limits = ISA_LIMITS[args.isa]
     if any(os.environ.get(k) != v for k, v in limits.items()):  # the libraries read the cap when they load
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **limits})
-    print(isa_line(args.isa) + ("; one op at a time" if args.serial else ""))
+    print(isa_line(args.isa) + f"; {args.precision}" + ("; one op at a time" if args.serial else ""))
     if args.serial:
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    trainer = make_trainer(args.batch)
+    trainer = make_trainer(args.batch, precision=args.precision)
     batch = random_batch(args.batch)
     for _ in range(3):
         trainer.update(batch)
@@ -131,6 +140,7 @@ def main(argv=None) -> None:
         print(f"{op:38s} {1000 * seconds / args.updates:10.2f} {100 * seconds / total:6.1f}%")
     if args.peer:
         peer = [str(PEER_SCRIPT.parent), str(args.batch), str(args.updates), str(args.top), str(args.threads)]
+        peer.append(PEER_PRECISION[args.precision])
         out = subprocess.run(
             [args.peer_python, "-c", PEER_PROFILE, *peer], capture_output=True, text=True, check=True, env=os.environ
         )

@@ -87,13 +87,16 @@ def test_train_step_smoke_with_the_invariance_term():
     assert all(abs(r["gflop_per_update"] / r["batch"] - (43.70 / 128 + 0.0799)) < 0.001 for r in default)
 
 
-def test_profile_step_smoke_lists_the_kernels():
-    result = run_script("profile_step.py")
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_profile_step_smoke_lists_the_kernels(precision):
+    result = run_script("profile_step.py", f"--precision={precision}", "--top=1000")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"; {precision}" in result.stdout
     rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%$", result.stdout, flags=re.M)
     assert len(rows) >= 10
     ops = {op for op, _, _ in rows}
     assert any("MatMul" in op for op in ops) and any("Conv2D" in op for op in ops)
+    assert "Cast" in ops or precision == "float32"  # the layers cast fp32 weights to bfloat16 and back
     assert all(not op.startswith("__inference") for op in ops)
     assert 50 < sum(float(share) for _, _, share in rows) <= 100.01
 
@@ -146,6 +149,7 @@ def test_a_bad_benchmark_setting_is_one_line(flag, line):
     [
         ("profile_step.py", "--batch=0", "argument --batch: at least 1, not 0"),
         ("profile_step.py", "--top=x", "argument --top: 'x' is not an integer"),
+        ("profile_step.py", "--precision=bfloat16", "argument --precision: invalid choice: 'bfloat16'"),
         ("time_to_accuracy.py", "--targets=0.9,1.5", "argument --targets: each must lie in (0, 1], not 0.9,1.5"),
         ("time_to_accuracy.py", "--eval_every=0", "argument --eval_every: at least 1, not 0"),
         ("time_to_accuracy.py", "--from_run=/no/such/run", "argument --from_run: /no/such/run is not a directory"),
