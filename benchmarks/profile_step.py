@@ -33,8 +33,9 @@ prefer_onednn()  # before TensorFlow loads
 import tensorflow as tf  # noqa: E402
 from common import at_least, make_trainer, random_batch  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
-from infogan_tf.networks import PRECISIONS  # noqa: E402
 from train_step import ISA_LIMITS, PEER_PRECISION, PEER_SCRIPT, isa_line  # noqa: E402
+
+from infogan_tf.networks import PRECISIONS  # noqa: E402
 
 PEER_PROFILE = """
 import sys, time, torch
