@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -171,6 +172,16 @@ class ImageDataset:
         """Images in [0, 1], for PNGs and TensorBoard."""
         low, high = self.value_range
         return (np.asarray(images) - low) / (high - low)
+
+
+def missing(path: os.PathLike, directory: bool) -> str:
+    """Why ``path`` cannot be read as a directory (``directory``) or a file: the words after its name."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        return "is a link to nothing"
+    if not path.exists():
+        return "does not exist"
+    return "is a file, not a directory" if directory else "is a directory, not a file"
 
 
 def resolve_data_dir(data_dir: str | None, env: str) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infogan_tf.data.base import DataError, resolve_data_dir
+from infogan_tf.data.base import DataError, missing, resolve_data_dir
 from infogan_tf.data.images import Listing, decode_files, list_folder, size_for, survey
 from infogan_tf.data.options import DEFAULT_OPTIONS, ImageOptions
 from infogan_tf.data.own import OwnImagesDataset, fingerprint, held_out, read_images_npz
@@ -54,7 +54,7 @@ class FolderDataset(OwnImagesDataset):
             raise DataError(f"{self.title} is not in tensorflow-datasets; {self._fix()}")
         directory = Path(data_dir)
         if not directory.is_dir():
-            raise DataError(f"{self.title} directory {directory} does not exist; {self._fix()}")
+            raise DataError(f"{self.title} directory {directory} {missing(directory, True)}; {self._fix()}")
         return directory
 
     def _from_files(self, directory: Path, options: ImageOptions) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from infogan_tf.data.base import DataError, ImageDataset, resolve_data_dir
+from infogan_tf.data.base import DataError, ImageDataset, missing, resolve_data_dir
 
 DATA_DIR_ENV = "INFOGAN_DATA_DIR"
 """MNIST's directory when --data_dir is unset; every other dataset has its own variable (see ``data_dir_env``)."""
@@ -80,7 +80,7 @@ def load_idx_dir(data_dir: str | os.PathLike, title: str = "MNIST", env: str = D
     """The four arrays of an MNIST-format dataset from a directory of IDX ``.gz`` files, checked for agreement."""
     data_dir, fix = Path(data_dir), _fix(title, env)
     if not data_dir.is_dir():
-        raise DataError(f"{title} directory {data_dir} does not exist; {fix}")
+        raise DataError(f"{title} directory {data_dir} {missing(data_dir, True)}; {fix}")
     arrays = {}
     for key, name in MNIST_FILES.items():
         shape = (28, 28) if key.endswith("images") else ()

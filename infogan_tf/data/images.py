@@ -36,17 +36,24 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def image_files(directory: Path) -> list[Path]:
-    """Every image file below ``directory`` (hidden files and folders left out), sorted by path."""
-    return sorted(
-        p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and _visible(p, directory)
-    )
+def image_files(directory: Path, title: str) -> list[Path]:
+    """Every image file below ``directory`` (hidden files and folders left out), sorted by path.
+
+    A link to nothing that is named as an image is refused: left out, the run would train on fewer images than the
+    folder seems to hold, without a word.
+    """
+    named = [p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and _visible(p, directory)]
+    dangling = sorted(p for p in named if p.is_symlink() and not p.exists())
+    if dangling:
+        more = f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""
+        raise DataError(f"{title}: {dangling[0]}{more} is a link to nothing; remove it or restore what it points to")
+    return sorted(p for p in named if p.is_file())
 
 
 def list_folder(directory: Path, title: str, fix: str, classes_from_folders: bool = True) -> Listing:
     """The images below ``directory``; with ``classes_from_folders``, one class per sub-folder (torchvision's
     ``ImageFolder`` convention) where every image lies in one of at least two sub-folders."""
-    files = image_files(directory)
+    files = image_files(directory, title)
     if not files:
         raise DataError(f"{title}: no image files ({', '.join(IMAGE_SUFFIXES)}) under {directory}; {fix}")
     paths = tuple(str(p) for p in files)

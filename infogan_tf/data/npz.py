@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infogan_tf.data.base import DataError
+from infogan_tf.data.base import DataError, missing
 from infogan_tf.data.options import DEFAULT_OPTIONS, ImageOptions
 from infogan_tf.data.own import OwnImagesDataset
 from infogan_tf.data.registry import register_dataset
@@ -27,5 +27,5 @@ class NpzDataset(OwnImagesDataset):
             raise DataError(f"the npz dataset reads one file; {fix}")
         path = Path(data_dir)
         if not path.is_file():
-            raise DataError(f"npz file {path} does not exist; {fix}")
+            raise DataError(f"npz file {path} {missing(path, False)}; {fix}")
         self.load_npz(path, options)

@@ -11,6 +11,7 @@ the images (the same ones on every run) is held out for the evaluation.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -102,11 +103,13 @@ def resized(images: np.ndarray, size: int) -> np.ndarray:
 
 def read_images_npz(path: Path, title: str) -> tuple[np.ndarray, np.ndarray | None]:
     """An ``.npz``'s ``images`` (uint8, ``[N, H, W]`` or ``[N, H, W, C]``, as ``[N, H, W, C]``) and ``labels``."""
+    if not zipfile.is_zipfile(path):  # np.load would try it as a pickle or a bare .npy
+        raise DataError(f"{title} file {path} is not an .npz (a zip archive of arrays); replace it")
     try:
         with np.load(path) as archive:
             images = archive["images"]
             labels = archive["labels"] if "labels" in archive.files else None
-    except (OSError, ValueError, KeyError, EOFError, zlib.error) as e:
+    except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise DataError(f"{title} file {path} is not an .npz with an 'images' array ({e}); replace it") from e
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[3] not in (1, 3)):
         raise DataError(
@@ -120,6 +123,11 @@ def read_images_npz(path: Path, title: str) -> tuple[np.ndarray, np.ndarray | No
             raise DataError(
                 f"{title} file {path} holds 'labels' of {labels.dtype} and shape {labels.shape}, "
                 f"expected {len(images)} integers from 0"
+            )
+        if labels.max() >= len(images):  # the classes are numbered 0, 1, 2, ...: the evaluation sizes its tables so
+            raise DataError(
+                f"{title} file {path} holds label {labels.max()} among {len(images)} images; "
+                "number the classes 0, 1, 2, ... (fewer classes than images)"
             )
         labels = labels.astype(np.int64)
     return (images if images.ndim == 4 else images[..., None]), labels

@@ -308,6 +308,29 @@ def test_an_npz_of_the_wrong_arrays_is_refused(tmp_path, arrays, message):
         make_dataset("npz", str(tmp_path / "x.npz"))
 
 
+def test_an_npz_that_is_no_zip_archive_or_numbers_its_classes_past_its_images_is_refused(tmp_path):
+    arrays = {"images": np.zeros((4, 28, 28), np.uint8), "labels": np.full(4, 10**12)}
+    np.savez(tmp_path / "whole.npz", **arrays)
+    with pytest.raises(DataError, match=r"holds label 1000000000000 among 4 images; number the classes 0, 1, 2"):
+        make_dataset("npz", str(tmp_path / "whole.npz"))
+    whole = (tmp_path / "whole.npz").read_bytes()
+    for name, content in (("cut.npz", whole[: len(whole) // 2]), ("text.npz", b"hi"), ("empty.npz", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(DataError, match=rf"{name} is not an .npz \(a zip archive of arrays\); replace it"):
+            make_dataset("npz", str(tmp_path / name))
+
+
+def test_a_path_of_the_wrong_kind_or_a_link_to_nothing_is_named_as_such(tmp_path):
+    write_pngs(tmp_path / "images")
+    with pytest.raises(DataError, match=r"npz file .*images is a directory, not a file"):
+        make_dataset("npz", str(tmp_path / "images"))
+    with pytest.raises(DataError, match=r"directory .*0.png is a file, not a directory"):
+        make_dataset("folder", str(tmp_path / "images" / "0.png"))
+    (tmp_path / "images" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(DataError, match=r"gone.png is a link to nothing; remove it or restore what it points to"):
+        make_dataset("folder", str(tmp_path / "images"))
+
+
 def test_a_tfds_name_that_does_not_exist_or_is_not_prepared_is_refused(tmp_path):
     with pytest.raises(DataError, match="tensorflow-datasets has no dataset 'no_such_images'"):
         make_dataset("tfds:no_such_images", None)
