@@ -66,6 +66,12 @@ class TfdsDataset(OwnImagesDataset):
                 f"tensorflow-datasets has no dataset {dataset_name!r} (tfds.list_builders() names them all); "
                 "fix the name in {dataset}=tfds:NAME"
             ) from e
+        except (ValueError, AssertionError) as e:  # a name tfds cannot parse, or a config or version it lacks
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise DataError(
+                f"tensorflow-datasets cannot build {dataset_name!r}: {reason}; "
+                "fix the name in {dataset}=tfds:NAME[/CONFIG][:VERSION]"
+            ) from e
 
     def _keys(self, info: Any, options: ImageOptions) -> tuple[str, str | None]:
         features = ", ".join(sorted(info.features))

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -334,6 +335,14 @@ def test_a_path_of_the_wrong_kind_or_a_link_to_nothing_is_named_as_such(tmp_path
 def test_a_tfds_name_that_does_not_exist_or_is_not_prepared_is_refused(tmp_path):
     with pytest.raises(DataError, match="tensorflow-datasets has no dataset 'no_such_images'"):
         make_dataset("tfds:no_such_images", None)
+    for name, reason in (
+        ("../x", "Parsing builder name string ../x failed."),
+        ("mnist/3.0.1", "BuilderConfig 3.0.1 not found"),
+        ("mnist:9.9.9", "cannot be loaded at version 9.9.9"),
+    ):
+        with pytest.raises(DataError, match=rf"cannot build '{re.escape(name)}': .*{re.escape(reason)}") as refused:
+            make_dataset(f"tfds:{name}", None)
+        assert "\n" not in str(refused.value) and "tfds:NAME[/CONFIG][:VERSION]" in str(refused.value)
     with pytest.raises(DataError, match=r"tfds:mnist is not prepared in .*tfds build mnist"):
         make_dataset("tfds:mnist", None, ImageOptions(tfds_data_dir=str(tmp_path)))
 
