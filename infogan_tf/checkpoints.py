@@ -102,6 +102,20 @@ def read_model_config(checkpoint_dir: Path) -> ModelConfig:
         raise CheckpointError(f"{Path(checkpoint_dir) / MODEL_FILE} does not describe a model ({e})") from e
 
 
+def check_trained_on(checkpoint_dir: Path, dataset_name: str) -> None:
+    """Refuse to score the run in ``checkpoint_dir`` against a dataset other than the one it trained on.
+
+    Images of the same shape would otherwise be scored without a word against another dataset's labels. A
+    ``run.json`` written before the dataset was recorded is taken on trust.
+    """
+    trained = (_read_json(Path(checkpoint_dir) / RUN_FILE) or {}).get("dataset")
+    if isinstance(trained, str) and trained != dataset_name:
+        raise CheckpointError(
+            f"the run in {checkpoint_dir} trained on {trained}, not {dataset_name}; "
+            f"evaluate it with {{dataset}}={trained} (and its {{data_dir}})"
+        )
+
+
 def trained_seed(checkpoint_dir: Path) -> int | None:
     """The seed the run in ``checkpoint_dir`` trained with (its ``run.json``); None where it is not recorded.
 

@@ -29,6 +29,7 @@ from infogan_tf.checkpoints import (
     UPDATE_SETTINGS,
     CheckpointError,
     RunCheckpoint,
+    check_trained_on,
     checkpoint_paths,
     load,
     read_model_config,
@@ -142,6 +143,7 @@ def make_run(
         "batch_size": trainer.train_step.batch_size,
         "updates_per_epoch": trainer.updates_per_epoch,
         "seed": seed,
+        "dataset": dataset.name,
         UPDATE_SETTINGS: {**dict.fromkeys(TERMS), reused_batch.SETTING: False, **trainer.train_step.settings},
     }
     chief = strategies.is_chief(trainer.strategy)
@@ -449,6 +451,7 @@ def evaluate_experiment(config: ExperimentConfig, checkpoint: str | None = None,
     for location in locations:  # before the classifier, which may take minutes to train
         directory, paths = checkpoint_paths(location)
         read_model_config(directory)
+        check_trained_on(directory, dataset.name)
         if not paths:
             raise CheckpointError(f"{location} holds no checkpoint to evaluate")
         directories.append(directory)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from conftest import make_run
 
 import infogan_tf
-from infogan_tf.checkpoints import CheckpointError, read_model_config
+from infogan_tf.checkpoints import CheckpointError, check_compatible, check_trained_on, read_model_config
 from infogan_tf.invariance.term import Invariance
 from infogan_tf.latent_spec import MNIST_LATENT_SPEC
 from infogan_tf.models import ModelConfig
@@ -37,6 +37,7 @@ def test_run_files_describe_the_model(tmp_path):
         "batch_size": 8,
         "updates_per_epoch": 4,
         "seed": 0,
+        "dataset": "random",
         "update": {
             "discriminator_learning_rate": pytest.approx(2e-4),
             "generator_learning_rate": pytest.approx(1e-3),
@@ -203,3 +204,18 @@ def test_a_model_json_with_an_overclusters_field_reads_as_that_head(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps({**saved, "overclusters": "five"}))
     with pytest.raises(CheckpointError, match="does not describe a model"):
         read_model_config(tmp_path)
+
+
+def test_a_run_is_neither_resumed_nor_scored_on_another_dataset(tmp_path):
+    run = trained(tmp_path)
+    settings = json.loads((run.checkpoint_dir / "run.json").read_text())
+    check_trained_on(run.checkpoint_dir, "random")
+    with pytest.raises(CheckpointError, match="trained on random, not mnist; evaluate it with dataset=random"):
+        check_trained_on(run.checkpoint_dir, "mnist")
+    config = run.trainer.model.config
+    with pytest.raises(CheckpointError, match="dataset: checkpoint has 'random', this run asks for 'mnist'"):
+        check_compatible(run.checkpoint_dir, config, {**settings, "dataset": "mnist"})
+    del settings["dataset"]  # a run.json from before the dataset was recorded: taken on trust
+    (run.checkpoint_dir / "run.json").write_text(json.dumps(settings))
+    check_trained_on(run.checkpoint_dir, "mnist")
+    assert check_compatible(run.checkpoint_dir, config, {**settings, "dataset": "mnist"}) == []

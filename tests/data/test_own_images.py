@@ -120,6 +120,15 @@ def test_the_launcher_trains_on_an_npz_of_fashion_mnist_and_scores_the_code_agai
     error = hungarian_error(tmp_path, make_dataset("npz", str(tmp_path / "fashion.npz")))
     assert results["unsupervised_error_hungarian"] == pytest.approx(error, abs=1e-9)
     assert results["dataset"] == "npz"
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    evaluate = [sys.executable, str(REPO / "launchers" / "evaluate.py"), f"--checkpoint={tmp_path / 'ckt' / 'tiny'}"]
+    mnist = run_command([*evaluate, f"--root_log_dir={tmp_path / 'logs'}", f"--data_dir={fashion_mnist_dir}"])
+    assert mnist.returncode == 1 and "Traceback" not in mnist.stderr, mnist.stderr[-3000:]
+    assert mnist.stderr.strip().splitlines()[-1] == (
+        f"error: the run in {tmp_path / 'ckt' / 'tiny'} trained on npz, not mnist; "
+        "evaluate it with --dataset=npz (and its --data_dir)"
+    )
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_an_npz_of_fashion_mnist_loads_its_arrays_and_labels(tmp_path, fashion_mnist_dir):
