@@ -88,7 +88,7 @@ def test_an_images_npz_and_the_errors_of_image_folders(tmp_path):
     with pytest.raises(DataError, match=r"expected uint8 \(64, 64, 1\)"):
         FacesDataset(str(tmp_path))
     (tmp_path / "images.npz").write_bytes(b"garbage")
-    with pytest.raises(DataError, match="not an .npz with an 'images' array"):
+    with pytest.raises(DataError, match=r"images.npz is not an .npz \(a zip archive of arrays\); replace it"):
         FacesDataset(str(tmp_path))
 
 
