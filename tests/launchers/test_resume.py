@@ -198,6 +198,14 @@ def test_a_sigterm_while_the_restarts_are_scored_is_one_line_and_the_rerun_choos
     assert [c["run"] for c in chosen["candidates"]] == ["e", "e_seed1000"]
 
 
+def assert_one_line_or_nothing(code, err):
+    """A SIGTERM as the work ends: exit 143 with one line saying so, or exit 0 (it had already finished)."""
+    assert code in (0, 128 + signal.SIGTERM), err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = [line for line in err.splitlines() if "stopped by SIGTERM" in line]
+    assert len(lines) == (code != 0), err[-3000:]
+
+
 def test_a_sigterm_as_the_evaluation_ends_is_one_line_or_nothing_and_leaves_its_results_whole(
     tmp_path, mnist_dir, tiny_classifier_cache
 ):
@@ -216,10 +224,7 @@ def test_a_sigterm_as_the_evaluation_ends_is_one_line_or_nothing_and_leaves_its_
         "--eval_samples=300",
     ]
     code, err = signal_when_printed(evaluate, "Figures: ", signal.SIGTERM, env=env, tmp_path=tmp_path)
-    assert code in (0, 128 + signal.SIGTERM), err[-3000:]
-    assert "Traceback" not in err, err[-3000:]
-    lines = [line for line in err.splitlines() if "stopped by SIGTERM" in line]
-    assert len(lines) == (code != 0), err[-3000:]
+    assert_one_line_or_nothing(code, err)
     results = json.loads((tmp_path / "logs" / "done" / "results.json").read_text())
     assert results["step"] == 60 and "unsupervised_error_hungarian" in results
 
@@ -231,10 +236,7 @@ def test_a_sigterm_as_training_and_its_evaluation_end_is_one_line_or_nothing_and
     env, _ = tiny_classifier_cache
     cmd = [*command(tmp_path, mnist_dir, "t"), "--evaluate", "--eval_samples=300"]
     code, err = signal_when_printed(cmd, "Figures: ", signal.SIGTERM, env=env, tmp_path=tmp_path)
-    assert code in (0, 128 + signal.SIGTERM), err[-3000:]
-    assert "Traceback" not in err, err[-3000:]
-    lines = [line for line in err.splitlines() if "stopped by SIGTERM" in line]
-    assert len(lines) == (code != 0), err[-3000:]
+    assert_one_line_or_nothing(code, err)
     results = json.loads((tmp_path / "logs" / "t" / "results.json").read_text())
     assert results["step"] == 60 and "unsupervised_error_hungarian" in results
     assert (tmp_path / "ckt" / "t" / "t-60.index").exists()
