@@ -28,7 +28,7 @@ from infogan_tf.checkpoints import LoadedModel
 from infogan_tf.errors import ConfigError
 from infogan_tf.models import RegularizedGAN
 
-_STOCK = (layers.Conv2DTranspose, layers.Conv2D, layers.BatchNormalization, layers.LeakyReLU)
+_STOCK = (layers.Conv2DTranspose, layers.Conv2D, layers.BatchNormalization, layers.LeakyReLU, layers.Dense)
 
 
 def stock_copy(network: keras.Model) -> keras.Model:

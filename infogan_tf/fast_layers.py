@@ -22,6 +22,10 @@ for stride >= 2 and at most 8 output channels, and slower elsewhere, so phases a
 only there (``benchmarks/phase_conv.py``; figures in docs/speed.md). Only
 that computation changes; the other gradients are the kernels TensorFlow's own gradients
 use.
+
+``Dense``: reads its kernel's bfloat16 copy while the step provides one
+(``weight_copies``), so a large kernel is cast once per phase of an update, not at every
+read.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import math
 
 import tensorflow as tf
 from keras import layers
+
+from infogan_tf.weight_copies import ReadsCopies
 
 PHASE_MAX_CHANNELS = 8
 """Strided transposed convolutions with at most this many output channels go through phases."""
@@ -200,3 +206,11 @@ class Conv2D(layers.Conv2D):
         if not _phases_apply(self, inputs, inputs.shape[-1]) or self.groups != 1:
             return super().convolution_op(inputs, kernel)
         return conv2d_same(inputs, kernel, self.strides[0])
+
+
+class Dense(ReadsCopies, layers.Dense):
+    """``keras.layers.Dense`` that reads its kernel's copy inside ``WeightCopies.reading``."""
+
+    @property
+    def kernel(self):
+        return self.copied_kernel(super().kernel)

@@ -85,8 +85,14 @@ class KerasBatchNormalization(_PerBatchStatistics, layers.BatchNormalization):
 
 
 _KIT_LAYERS = {
-    "fast": (fast_layers.Conv2D, fast_layers.Conv2DTranspose, FastBatchNormalization, fast_layers.LeakyReLU),
-    "keras": (layers.Conv2D, layers.Conv2DTranspose, KerasBatchNormalization, layers.LeakyReLU),
+    "fast": (
+        fast_layers.Conv2D,
+        fast_layers.Conv2DTranspose,
+        FastBatchNormalization,
+        fast_layers.LeakyReLU,
+        fast_layers.Dense,
+    ),
+    "keras": (layers.Conv2D, layers.Conv2DTranspose, KerasBatchNormalization, layers.LeakyReLU, layers.Dense),
 }
 
 
@@ -119,7 +125,7 @@ class LayerKit:
             raise ValueError(f"unknown precision '{self.precision}'; known: {', '.join(PRECISIONS)}")
 
     def dense(self, units: int) -> layers.Dense:
-        return layers.Dense(
+        return _KIT_LAYERS[self.name][4](
             units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype=self.precision
         )
 

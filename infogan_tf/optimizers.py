@@ -5,7 +5,8 @@ pass over memory on a CPU; ``ResourceApplyAdam`` computes the same update, with 
 bias correction and epsilon placement, in one multithreaded op (docs/speed.md's
 section has the measurements). Everything else (variables, iteration counter,
 learning-rate schedules, checkpoint layout, ``tf.distribute`` handling) is Keras's, so a
-checkpoint written with one optimiser restores into the other.
+checkpoint written with one optimiser restores into the other. A bfloat16 gradient of a
+float32 weight (``weight_copies``) takes the same update, compiled with its cast.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class FusedAdam(keras.optimizers.Adam):
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
-        tf.raw_ops.ResourceApplyAdam(
+        arguments = dict(
             var=variable.handle,
             m=self._momentums[index].value.handle,
             v=self._velocities[index].value.handle,
@@ -38,8 +39,31 @@ class FusedAdam(keras.optimizers.Adam):
             beta1=beta_1,
             beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(gradient, dtype),
+            grad=gradient,
         )
+        if gradient.dtype == dtype:
+            tf.raw_ops.ResourceApplyAdam(**arguments)
+        else:
+            _adam_from_low_precision(arguments)
+
+
+@tf.function(jit_compile=True)
+def _adam_from_low_precision(arguments: dict[str, tf.Tensor]) -> None:
+    """``ResourceApplyAdam(**arguments)``, term for term, on a gradient of a lower precision (``weight_copies``).
+
+    Compiled, the gradient's cast to float32 fuses into the one pass over the weights and
+    their moments, where a separate ``Cast`` would be a pass of its own.
+    """
+    a = arguments
+    dtype = a["beta1"].dtype
+    grad = tf.cast(a["grad"], dtype)
+    alpha = a["lr"] * tf.sqrt(1 - a["beta2_power"]) / (1 - a["beta1_power"])
+    m, v, var = (tf.raw_ops.ReadVariableOp(resource=a[key], dtype=dtype) for key in ("m", "v", "var"))
+    m += (grad - m) * (1 - a["beta1"])
+    v += (grad * grad - v) * (1 - a["beta2"])
+    var -= (m * alpha) / (tf.sqrt(v) + a["epsilon"])
+    for key, value in (("m", m), ("v", v), ("var", var)):
+        tf.raw_ops.AssignVariableOp(resource=a[key], value=value)
 
 
 def original_adam(learning_rate: float) -> FusedAdam:

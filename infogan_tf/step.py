@@ -11,7 +11,8 @@ Under a strategy with several replicas, the latents of the global batch are draw
 rows, as it takes its rows of the real batch; each replica's losses are means over its
 rows, divided by the replica count before the optimisers sum the replicas' gradients, so
 the update is the global batch's. Logged scalars are averaged over replicas (max_/min_
-ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss.
+ones take the max/min). A ``LossScaleOptimizer`` (mixed_float16) scales its loss. In
+bfloat16 the step casts the dense kernels itself, once per phase (``weight_copies``).
 
 Terms beyond the paper (``terms.ExtraTerm``) are added with their weights where the two
 steps build their objectives; a ``LambdaSchedule`` may scale every lambda by the update
@@ -28,9 +29,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import keras
 import tensorflow as tf
 
-from infogan_tf import losses, strategies
+from infogan_tf import losses, strategies, weight_copies
 from infogan_tf.models import Discrimination, RegularizedGAN
 from infogan_tf.terms import ExtraTerm, split_by_term
+from infogan_tf.weight_copies import WeightCopies
 
 if TYPE_CHECKING:
     from infogan_tf.config import TrainConfig
@@ -115,6 +117,8 @@ class InfoGANStep:
         self.info_scale = tf.Variable(1.0, trainable=False, name="info_scale") if schedule and schedule.varies else None
         """lambda's share this update (under a schedule that varies); set from the update number, never saved."""
         self.followers = tuple(followers)
+        self.copied = weight_copies.copyable(model.keras_models.values())
+        """The kernels each update casts itself (``weight_copies``; none outside bfloat16)."""
         self.discriminator_optimizer.build(model.discriminator_variables)
         self.generator_optimizer.build(model.generator_variables)
         self.learning_rates = tuple(float(keras.ops.convert_to_numpy(o.learning_rate)) for o in optimizers)
@@ -191,12 +195,19 @@ class InfoGANStep:
             loss = optimizer.scale_loss(loss)
         return loss
 
+    def copies(self, variables: list[tf.Variable]) -> WeightCopies:
+        """``variables``' copies in the compute dtype, for the layers that read them (``weight_copies``)."""
+        wanted = {id(v) for v in variables}
+        return WeightCopies([v for v in self.copied if id(v) in wanted])
+
     def discriminator_step(self, real_x: tf.Tensor, z: tf.Tensor, fake_x: tf.Tensor) -> dict[str, tf.Tensor]:
         model = self.model
         variables = model.discriminator_variables
         q_only = self.train_q and not (self.info_reg_coeff or self.continuous_info_reg_coeff)
         batches = [t.discriminator_batches(real_x, fake_x, model, self.rng) for t in self.terms]
-        with tf.GradientTape() as tape:
+        copies = self.copies(variables)
+        with tf.GradientTape() as tape, copies.reading():
+            copies.watch(tape)
             real, fake, *extra = model.discriminate_real_fake_and_copies(
                 real_x, fake_x, [b for term_batches in batches for b in term_batches], training=True, detach_q=q_only
             )
@@ -209,7 +220,8 @@ class InfoGANStep:
                     objective -= term.weight * value
                 term_values.update(values)
             objective = self._objective(objective, self.discriminator_optimizer)
-        apply_gradients(self.discriminator_optimizer, tape.gradient(objective, variables), variables)
+        gradients = copies.gradients(tape, objective, variables, summed=self.replicas > 1)
+        apply_gradients(self.discriminator_optimizer, gradients, variables)
         return {**self._logs(loss, real, fake), **term_values}
 
     def _logs(self, loss: losses.InfoGANLoss, real: Discrimination, fake: Discrimination) -> dict[str, tf.Tensor]:
@@ -231,13 +243,18 @@ class InfoGANStep:
         """G's loss on images ``fake_x`` of latents ``z``, through D and Q in training mode."""
         return self._loss(z, self.model.discriminate(fake_x, training=True)).generator_loss
 
-    def generator_step(self, z: tf.Tensor) -> tf.Tensor:
+    def generator_step(self, z: tf.Tensor, copies: WeightCopies | None = None) -> tf.Tensor:
+        """``copies``: G's, cast before the D step (G has not changed since); cast here if not given."""
         variables = self.model.generator_variables
-        with tf.GradientTape() as tape:
+        copies = self.copies(variables) if copies is None else copies
+        discriminator_copies = self.copies(self.model.discriminator_variables)
+        with tf.GradientTape() as tape, copies.reading(), discriminator_copies.reading():
+            copies.watch(tape)
             fake_x, _ = self.model.generate(z, training=True)
             g_loss = self._generator_loss_with_terms(z, fake_x)
             objective = self._objective(g_loss, self.generator_optimizer)
-        apply_gradients(self.generator_optimizer, tape.gradient(objective, variables), variables)
+        gradients = copies.gradients(tape, objective, variables, summed=self.replicas > 1)
+        apply_gradients(self.generator_optimizer, gradients, variables)
         return g_loss
 
     def _generator_loss_with_terms(self, z: tf.Tensor, fake_x: tf.Tensor) -> tf.Tensor:
@@ -286,9 +303,11 @@ class InfoGANStep:
     def replica_update(self, real_x: tf.Tensor, z: tf.Tensor, generator_z: tf.Tensor | None) -> tf.Tensor:
         """The update on one replica's rows of the real batch and of the latents."""
         z, generator_z = self.own_rows(z), self.own_rows(generator_z)
-        fake_x, _ = self.model.generate(z, training=True)
+        copies = self.copies(self.model.generator_variables)
+        with copies.reading():
+            fake_x, _ = self.model.generate(z, training=True)
         logs = self.discriminator_step(real_x, z, fake_x)
-        return self.checks(logs, self.generator_step(generator_z))
+        return self.checks(logs, self.generator_step(generator_z, copies))
 
     def checks(self, logs: dict[str, tf.Tensor], g_loss: tf.Tensor) -> tf.Tensor:
         """``check_keys``' values as one float32 vector, reduced over replicas where there are several."""
