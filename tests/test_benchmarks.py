@@ -162,3 +162,12 @@ def test_every_benchmark_refuses_a_bad_setting_without_a_traceback(script, flag,
     result = run_command([sys.executable, str(REPO / "benchmarks" / script), flag], timeout=300)
     assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert message in result.stderr
+
+
+def test_weight_copies_smoke():
+    result = run_script("weight_copies.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "batch 8, mixed_bfloat16: 6 kernels copied" in result.stdout
+    assert len(re.findall(r"^block \d: with copies [\d.]+ ms/update", result.stdout, re.M)) == 2
+    assert re.search(r"median of 2 blocks: wall [\d.]+, CPU [\d.]+", result.stdout)
+    assert re.search(r"compiled with the cast [\d.]+ ms, Cast, then ResourceApplyAdam [\d.]+ ms", result.stdout)
