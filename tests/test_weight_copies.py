@@ -49,7 +49,7 @@ def test_a_bfloat16_update_trains_every_weight_through_the_copies(tmp_path):
     assert all(changed(before, variables))
 
 
-def test_the_large_dense_kernels_are_copied_and_nothing_else(tmp_path):
+def test_every_dense_kernel_is_copied_in_bfloat16_and_nothing_else(tmp_path):
     model = make_run(tmp_path, config_overrides={"precision": "mixed_bfloat16"}).trainer.model
     copied = weight_copies.copyable(model.keras_models.values())
     layers = [layer for m in model.keras_models.values() for layer in m._flatten_layers(include_self=False)]
