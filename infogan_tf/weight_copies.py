@@ -2,15 +2,14 @@
 
 Under ``mixed_bfloat16`` Keras keeps float32 weights and casts a weight to bfloat16 each
 time a layer reads it; the gradient of that cast casts the weight's gradient back to
-float32. For the two large dense kernels of the MNIST networks that is six passes over
-millions of weights per update, each as long as the matmul that reads the weights
-(docs/speed.md). Here the step casts the dense kernels itself: G's once per update (its
-pass in the D step and its pass in the G step read the same cast), D's once per step
-(the G step needs the D step's result). The fast kit's ``Dense`` reads the cast inside
-``WeightCopies.reading``; the tape differentiates with respect to the cast, so the
-optimiser receives the bfloat16 gradient and folds its cast to float32 into the update
-(``optimizers.FusedAdam``). Under several replicas the gradient is cast first, so that
-their sum is float32's.
+float32. For a large dense kernel each of those casts is a pass over all its weights, as
+long as the matmul that reads them (docs/speed.md). Here the step casts the dense
+kernels itself: G's once per update (its pass in the D step and its pass in the G step
+read the same cast), D's once per step (the G step needs the D step's result). The fast
+kit's ``Dense`` reads the cast inside ``WeightCopies.reading``; the tape differentiates
+with respect to the cast, so the optimiser receives the bfloat16 gradient and folds its
+cast to float32 into the update (``optimizers.FusedAdam``). Under several replicas the
+gradient is cast first, so that their sum is float32's.
 
 The casts and gradients are the ones Keras makes, made fewer times, so an update computes
 the same values (``tests/test_weight_copies.py``). Only bfloat16 takes copies: a float16
@@ -78,7 +77,7 @@ class WeightCopies:
         would be None. ``summed``: summed over replicas, in one all-reduce of float32 values,
         so the copies' gradients are cast to the variables' float32 first.
         """
-        sources = [v if self.get(v) is None else self.get(v) for v in variables]
+        sources = [self._copies.get(id(v), v) for v in variables]
         gradients = tape.gradient(target, sources)
         if not summed:
             return gradients
