@@ -31,8 +31,9 @@ def train(copies: bool) -> tuple[int, np.ndarray]:
     trainer = build_trainer(config, TrainConfig(batch_size=BATCH), seed=0, strategy=strategy)
     weight_copies.copyable = copyable
     images = np.random.default_rng(0).random((BATCH, 784), dtype=np.float32)
+    rows = BATCH // strategy.num_replicas_in_sync
     batch = strategy.experimental_distribute_values_from_function(
-        lambda context: images[context.replica_id_in_sync_group * 4 : (context.replica_id_in_sync_group + 1) * 4]
+        lambda context: images[context.replica_id_in_sync_group * rows : (context.replica_id_in_sync_group + 1) * rows]
     )
     for _ in range(2):
         trainer.update(batch)
