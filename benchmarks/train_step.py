@@ -13,16 +13,19 @@ step on fresh latents; one row per precision with --reuse_fake_batch); images/s 
 the real batch, as the peer does. Reports the median and min/max ms/update over
 repetitions after warm-up, FLOP/s (the shared bench's "3x" count, computed from the
 model's layers) and its fraction of a TF matmul's GFLOP/s measured in the same run.
-With --peer, ours and ../shared/bench/peer_torch_step.py run in alternation (A B A B ...)
-and each pair's ratio is printed.
+With --peer, ours and ../shared/bench/peer_torch_step.py are timed in pairs, one right after
+the other (which goes first alternates), and each pair's ratio is printed: both stay warm in
+their processes for the whole comparison, so a pair's two timings are seconds apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,7 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.smoke:
         args.batch_sizes, args.modes, args.mode_batch = "8", "eager,function", 8
-        args.sweep_mode, args.steps, args.reps, args.warmup, args.peer = "function", 2, 1, 1, False
+        args.sweep_mode, args.steps, args.reps, args.warmup = "function", 2, 1, 1
     problem = check_args(args)
     if problem:
         sys.exit(f"error: {problem}")
@@ -130,78 +133,149 @@ def check_args(args: argparse.Namespace) -> str | None:
     for name, least in (("mode_batch", 1), ("steps", 1), ("reps", 1), ("warmup", 0), ("peer_pairs", 1), ("threads", 1)):
         if getattr(args, name) < least:
             return f"--{name}={getattr(args, name)}: at least {least}"
+    if args.peer and not Path(args.peer_script).is_file():
+        return f"--peer_script={args.peer_script}: no such file; give the path of ../shared/bench/peer_torch_step.py"
+    if args.peer and shutil.which(args.peer_python) is None:
+        return f"--peer_python={args.peer_python}: not an executable; give a Python that has torch 2.13.0"
     return None
 
 
+class Setup:
+    """One configuration's trainer, built and traced once, timed as often as asked."""
+
+    def __init__(self, batch: int, mode: str, precision: str, args, dataset=None, reuse_fake_batch: bool = False):
+        trainer = make_trainer(
+            batch,
+            precision=precision,
+            jit_compile=mode == "xla",
+            dataset=dataset,
+            reuse_fake_batch=reuse_fake_batch,
+            strategy=args.strategy_object,
+            sync_batch_norm=args.sync_batch_norm,
+            invariance=Invariance(
+                args.invariance_coeff, copies=args.invariance_copies, elastic=args.invariance_elastic
+            ),
+        )
+        update = trainer.eager_update if mode == "eager" else trainer.update
+        distributed = strategies.is_distributed(args.strategy_object)
+        if dataset is not None and distributed:
+            stream = lambda: dataset.train.batches(batch)  # noqa: E731
+            batches = iter(strategies.distribute_batches(args.strategy_object, stream, batch))
+            self.step = lambda: update(next(batches))
+        elif dataset is not None:
+            batches = iter(dataset.train.batches(batch))
+            self.step = lambda: update(next(batches))
+        else:
+            fixed = random_batch(batch, args.strategy_object)
+            self.step = lambda: update(fixed)
+        self.sync = lambda: trainer.step.numpy()
+        copies = args.invariance_copies if args.invariance_coeff > 0 else 0
+        self.flops = step_flops(trainer.model, batch, reuse_fake_batch, invariance_copies=copies)
+        self.tags = {
+            "batch": batch,
+            "mode": mode,
+            "precision": precision,
+            "pipeline": "real" if dataset is not None else "synthetic",
+            "variant": "reuse_fake" if reuse_fake_batch else "default",
+            "replicas": args.strategy_object.num_replicas_in_sync,
+            "invariance_coeff": args.invariance_coeff,
+            "invariance_copies": copies,
+            "invariance_elastic": args.invariance_elastic if copies else 0.0,
+        }
+
+    def time(self, steps: int, reps: int, warmup: int) -> dict:
+        """ms/update over ``reps`` repetitions of ``steps`` updates, images/s and FLOP/s."""
+        stats = summary(time_updates(self.step, self.sync, steps, reps, warmup))
+        return {
+            **self.tags,
+            "ms_per_update": stats,
+            "images_per_s": 1000 * self.tags["batch"] / stats["median"],
+            "gflops_per_s": self.flops / stats["median"] / 1e6,
+            "gflop_per_update": self.flops / 1e9,
+        }
+
+
 def measure(batch: int, mode: str, precision: str, args, dataset=None, reuse_fake_batch: bool = False) -> dict:
-    """One configuration: ms/update, images/s and FLOP/s; real data when ``dataset`` is given."""
-    trainer = make_trainer(
-        batch,
-        precision=precision,
-        jit_compile=mode == "xla",
-        dataset=dataset,
-        reuse_fake_batch=reuse_fake_batch,
-        strategy=args.strategy_object,
-        sync_batch_norm=args.sync_batch_norm,
-        invariance=Invariance(args.invariance_coeff, copies=args.invariance_copies, elastic=args.invariance_elastic),
-    )
-    update = trainer.eager_update if mode == "eager" else trainer.update
-    distributed = strategies.is_distributed(args.strategy_object)
-    if dataset is not None and distributed:
-        stream = lambda: dataset.train.batches(batch)  # noqa: E731
-        batches = iter(strategies.distribute_batches(args.strategy_object, stream, batch))
-
-        def step() -> None:
-            update(next(batches))
-    elif dataset is not None:
-        batches = iter(dataset.train.batches(batch))
-
-        def step() -> None:
-            update(next(batches))
-    else:
-        fixed = random_batch(batch, args.strategy_object)
-
-        def step() -> None:
-            update(fixed)
-
-    ms = time_updates(step, lambda: trainer.step.numpy(), args.steps, args.reps, args.warmup)
-    stats = summary(ms)
-    copies = args.invariance_copies if args.invariance_coeff > 0 else 0
-    flops = step_flops(trainer.model, batch, reuse_fake_batch, invariance_copies=copies)
-    return {
-        "batch": batch,
-        "mode": mode,
-        "precision": precision,
-        "pipeline": "real" if dataset is not None else "synthetic",
-        "variant": "reuse_fake" if reuse_fake_batch else "default",
-        "ms_per_update": stats,
-        "images_per_s": 1000 * batch / stats["median"],
-        "gflops_per_s": flops / stats["median"] / 1e6,
-        "gflop_per_update": flops / 1e9,
-        "replicas": args.strategy_object.num_replicas_in_sync,
-        "invariance_coeff": args.invariance_coeff,
-        "invariance_copies": copies,
-        "invariance_elastic": args.invariance_elastic if copies else 0.0,
-    }
+    """One configuration, on a fresh trainer: ms/update, images/s and FLOP/s; real data when ``dataset`` is given."""
+    return Setup(batch, mode, precision, args, dataset, reuse_fake_batch).time(args.steps, args.reps, args.warmup)
 
 
 PEER_PRECISION = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 """The peer's autocast precision that matches each of ours (fp32 master weights and losses on both sides)."""
 
 
-def run_peer(args, precision: str = "float32") -> float:
-    """The peer's median ms/step at --mode_batch in the precision matching ours, run as its own process."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
-    env.update(ISA_LIMITS[args.isa])
-    cmd = [args.peer_python, args.peer_script, "--steps", str(args.steps), "--reps", str(args.reps)]
-    cmd += ["--precision", PEER_PRECISION[precision]]
-    cmd += ["--warmup", str(args.warmup), "--batch", str(args.mode_batch), "--threads", str(args.threads)]
-    cmd += ["--device", "cuda" if args.device_used == "gpu" else "cpu"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(args.peer_script).parent, env=env)
-    match = re.search(r"ms/step min/median/max: ([\d.]+) / ([\d.]+) / ([\d.]+)", out.stdout)
-    if not match:
-        raise RuntimeError(f"could not read the peer's timing from:\n{out.stdout}\n{out.stderr}")
-    return float(match.group(2))
+PEER_DRIVER = """
+import os, runpy, sys
+script = sys.argv[1]
+sys.path.insert(0, os.path.dirname(script))
+for line in sys.stdin:
+    sys.argv = [script, *line.split()]
+    runpy.run_path(script, run_name="__main__")
+    print("\\n[peer run done]", flush=True)
+"""
+"""Runs the peer's own script again in one process for every line of arguments it reads."""
+
+PEER_MEDIAN = re.compile(r"ms/step min/median/max: ([\d.]+) / ([\d.]+) / ([\d.]+)")
+
+
+class PeerError(RuntimeError):
+    """The peer could not be run or timed; the message carries its output."""
+
+
+class Peer:
+    """The PyTorch peer in one process kept alive for the whole benchmark, run on request.
+
+    A fresh process per measurement puts tens of seconds of start-up between ours and the
+    peer's; on a shared host whose speed drifts over that time, the pair's ratio then
+    measures the drift. Kept alive, the peer runs within a second of ours. Each request
+    runs the peer's unmodified script (it builds and warms its models, then times them).
+    """
+
+    def __init__(self, args, precision: str):
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
+        env.update(ISA_LIMITS[args.isa])
+        script = str(Path(args.peer_script).resolve())
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the process; close())
+        self.process = subprocess.Popen(
+            [args.peer_python, "-c", PEER_DRIVER, script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            cwd=Path(script).parent,
+            env=env,
+        )
+        self.arguments = (
+            f"--batch {args.mode_batch} --threads {args.threads} --precision {PEER_PRECISION[precision]} "
+            f"--device {'cuda' if args.device_used == 'gpu' else 'cpu'}"
+        )
+
+    def run(self, steps: int, reps: int, warmup: int) -> float:
+        """The peer's median ms/step over one run of its script."""
+        try:
+            self.process.stdin.write(f"--steps {steps} --reps {reps} --warmup {warmup} {self.arguments}\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has exited; the read below reports why
+        lines = []
+        for line in self.process.stdout:
+            if line.strip() == "[peer run done]":
+                break
+            lines.append(line)
+        else:
+            self.stderr.seek(0)
+            output = "".join(lines) + self.stderr.read()[-4000:]
+            raise PeerError(f"the peer exited with status {self.process.wait()}:\n{output}")
+        match = PEER_MEDIAN.search("".join(lines))
+        if not match:
+            raise PeerError("could not read the peer's timing from:\n" + "".join(lines))
+        return float(match.group(2))
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError):  # it may have exited with our last request unread
+            self.process.stdin.close()
+        self.process.wait()
+        self.stderr.close()
 
 
 def row(r: dict, peak: dict[str, float]) -> str:
@@ -240,6 +314,58 @@ def plot(results: list[dict], peak: dict[str, float], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def sweep(args, precisions: list[str], record) -> None:
+    """Ours alone: the compile modes, the reused fake batch, the batch sizes and the real pipeline."""
+    for precision in precisions:
+        for mode in args.modes.split(","):
+            record(measure(args.mode_batch, mode, precision, args), part="modes")
+        record(measure(args.mode_batch, args.sweep_mode, precision, args, reuse_fake_batch=True), part="reuse_fake")
+    for precision in precisions:
+        for batch in map(int, args.batch_sizes.split(",")):
+            record(measure(batch, args.sweep_mode, precision, args), part="sweep", sweep=True)
+    data_dir = resolve_data_dir(args.data_dir, DATA_DIR_ENV)
+    if data_dir:
+        dataset = MnistDataset(data_dir)
+        for precision in precisions:
+            record(measure(args.mode_batch, args.sweep_mode, precision, args, dataset), part="pipeline")
+
+
+def compare_with_peer(args, peers: dict[str, Peer], peak: dict[str, float], record) -> None:
+    """Pairs of ours and the peer, each pair's two timings taken one right after the other."""
+    print(f"\nAlternating with the peer at batch {args.mode_batch} ({args.sweep_mode}), like for like:")
+    ratios: dict[str, list[float]] = {p: [] for p in peers}
+    ours_setups = {p: Setup(args.mode_batch, args.sweep_mode, p, args) for p in peers}
+    timing = (args.steps, args.reps, args.warmup)
+    for pair in range(args.peer_pairs):
+        for precision in peers:
+            if pair % 2:  # each side goes first in half the pairs
+                peer_ms = peers[precision].run(*timing)
+                ours = ours_setups[precision].time(*timing)
+            else:
+                ours = ours_setups[precision].time(*timing)
+                peer_ms = peers[precision].run(*timing)
+            ours = record(ours, part="peer", pair=pair)
+            ours["peer_precision"] = PEER_PRECISION[precision]
+            ours["peer_ms"] = peer_ms
+            ours["peer_images_per_s"] = 1000 * args.mode_batch / peer_ms
+            ratios[precision].append(ours["images_per_s"] / ours["peer_images_per_s"])
+            ceiling = peak[precision]
+            ours_share = ours["gflops_per_s"] / ceiling
+            peer_share = ours["gflop_per_update"] / (peer_ms / 1000) / ceiling
+            print(
+                f"  pair {pair} {precision} vs peer {PEER_PRECISION[precision]}: peer {peer_ms:.1f} ms/step, "
+                f"ours / peer = {ratios[precision][-1]:.2f}x; share of the {ceiling:.0f} GFLOP/s ceiling: "
+                f"ours {ours_share:.0%}, peer {peer_share:.0%}",
+                flush=True,
+            )
+    for precision, values in ratios.items():
+        quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+        print(
+            f"  {precision}: median of {len(values)} pairs, ours / peer = {statistics.median(values):.2f}x "
+            f"(quartiles {quartiles[0]:.2f}x, {quartiles[2]:.2f}x)"
+        )
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     limits = ISA_LIMITS[args.isa]
@@ -274,41 +400,20 @@ def main(argv=None) -> None:
         print(row(r, peak), flush=True)
         return r
 
-    for precision in precisions:
-        for mode in args.modes.split(","):
-            record(measure(args.mode_batch, mode, precision, args), part="modes")
-        record(measure(args.mode_batch, args.sweep_mode, precision, args, reuse_fake_batch=True), part="reuse_fake")
-    for precision in precisions:
-        for batch in map(int, args.batch_sizes.split(",")):
-            record(measure(batch, args.sweep_mode, precision, args), part="sweep", sweep=True)
-    data_dir = resolve_data_dir(args.data_dir, DATA_DIR_ENV)
-    if data_dir:
-        dataset = MnistDataset(data_dir)
-        for precision in precisions:
-            record(measure(args.mode_batch, args.sweep_mode, precision, args, dataset), part="pipeline")
-
-    if args.peer:
-        print(f"\nAlternating with the peer at batch {args.mode_batch} ({args.sweep_mode}), like for like:")
-        ratios: dict[str, list[float]] = {p: [] for p in precisions}
-        for pair in range(args.peer_pairs):
-            for precision in precisions:
-                ours = record(measure(args.mode_batch, args.sweep_mode, precision, args), part="peer", pair=pair)
-                peer_ms = run_peer(args, precision)
-                ours["peer_precision"] = PEER_PRECISION[precision]
-                ours["peer_ms"] = peer_ms
-                ours["peer_images_per_s"] = 1000 * args.mode_batch / peer_ms
-                ratios[precision].append(ours["images_per_s"] / ours["peer_images_per_s"])
-                ceiling = peak[precision]
-                ours_share = ours["gflops_per_s"] / ceiling
-                peer_share = ours["gflop_per_update"] / (peer_ms / 1000) / ceiling
-                print(
-                    f"  pair {pair} {precision} vs peer {PEER_PRECISION[precision]}: peer {peer_ms:.1f} ms/step, "
-                    f"ours / peer = {ratios[precision][-1]:.2f}x; share of the {ceiling:.0f} GFLOP/s ceiling: "
-                    f"ours {ours_share:.0%}, peer {peer_share:.0%}",
-                    flush=True,
-                )
-        for precision, values in ratios.items():
-            print(f"  {precision}: median of {len(values)} pairs, ours / peer = {statistics.median(values):.2f}x")
+    peers: dict[str, Peer] = {}
+    try:
+        if args.peer:  # started first, so that a peer that cannot run says so before the sweep, not after
+            peers = {p: Peer(args, p) for p in precisions}
+            for peer in peers.values():
+                peer.run(steps=1, reps=1, warmup=0)
+        sweep(args, precisions, record)
+        if peers:
+            compare_with_peer(args, peers, peak, record)
+    except PeerError as error:
+        sys.exit(f"error: {error}")
+    finally:
+        for peer in peers.values():
+            peer.close()
 
     (out_dir / "train_step.json").write_text(json.dumps({"peak_gflops": peak, "results": results}, indent=2) + "\n")
     plot(results, peak, out_dir / "train_step.png")

@@ -51,6 +51,41 @@ def test_train_step_smoke(mnist_dir):
         assert abs(r["gflop_per_update"] / r["batch"] - per_image[r["variant"]]) < 0.001
 
 
+STAND_IN_PEER = REPO / "tests" / "scripts" / "stand_in_peer.py"
+
+
+def test_train_step_times_each_pair_against_one_long_lived_peer_per_precision():
+    result = run_script("train_step.py", "--peer", f"--peer_script={STAND_IN_PEER}", "--peer_pairs=3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The stand-in's median counts its runs in its process. Its first run is the check before the
+    # sweep; 2, 3, 4 then means the same process, run again for each pair.
+    for pair in range(3):
+        assert f"pair {pair} float32 vs peer float32: peer {pair + 2}.0 ms/step" in result.stdout
+        assert f"pair {pair} mixed_bfloat16 vs peer bfloat16: peer {pair + 102}.0 ms/step" in result.stdout
+    assert re.search(r"float32: median of 3 pairs, ours / peer = [\d.]+x \(quartiles [\d.]+x, [\d.]+x\)", result.stdout)
+    report = json.loads(Path(written(result.stdout)).read_text())
+    pairs = [r for r in report["results"] if r["part"] == "peer"]
+    assert [(r["pair"], r["precision"], r["peer_ms"]) for r in pairs] == [
+        (0, "float32", 2.0),
+        (0, "mixed_bfloat16", 102.0),
+        (1, "float32", 3.0),
+        (1, "mixed_bfloat16", 103.0),
+        (2, "float32", 4.0),
+        (2, "mixed_bfloat16", 104.0),
+    ]
+    for r in pairs:
+        assert r["peer_images_per_s"] == pytest.approx(1000 * 8 / r["peer_ms"])
+
+
+def test_a_peer_that_fails_is_reported_with_its_own_words_before_the_sweep(tmp_path):
+    failing = tmp_path / "peer_torch_step.py"
+    failing.write_text("raise SystemExit('no torch here')\n")
+    result = run_script("train_step.py", "--peer", f"--peer_script={failing}", "--precisions=float32")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "error: the peer exited with status 1:\nno torch here" in result.stderr
+    assert not re.search(r"^ +8 +(eager|function) ", result.stdout, re.M)  # no row of the sweep came first
+
+
 def test_time_to_accuracy_smoke(mnist_dir):
     result = run_script("time_to_accuracy.py", f"--data_dir={mnist_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -130,11 +165,13 @@ def test_matmul_shapes_smoke_times_every_shape():
         ("--precisions=bfloat16", "error: --precisions: unknown precision 'bfloat16' (did you mean mixed_bfloat16?)"),
         ("--modes=graph", "error: --modes: unknown mode 'graph'; known: eager, function, xla"),
         ("--reps=0", "error: --reps=0: at least 1"),
+        ("--peer --peer_script=/no/such/peer.py", "error: --peer_script=/no/such/peer.py: no such file"),
+        ("--peer --peer_python=/no/such/python", "error: --peer_python=/no/such/python: not an executable"),
     ],
 )
 def test_a_bad_benchmark_setting_is_one_line(flag, line):
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "train_step.py"), flag],
+        [sys.executable, str(REPO / "benchmarks" / "train_step.py"), *flag.split()],
         capture_output=True,
         text=True,
         timeout=300,
