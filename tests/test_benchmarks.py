@@ -132,6 +132,8 @@ def test_profile_step_smoke_lists_the_kernels(precision):
     ops = {op for op, _, _ in rows}
     assert any("MatMul" in op for op in ops) and any("Conv2D" in op for op in ops)
     assert "Cast" in ops or precision == "float32"  # the layers cast fp32 weights to bfloat16 and back
+    # the copied kernels' Adam, compiled by XLA, leaves no kernel event: its executable's runs are counted
+    assert ("CpuExecutable::ExecuteAsyncOnStream" in ops) == (precision == "mixed_bfloat16")
     assert all(not op.startswith("__inference") for op in ops)
     assert 50 < sum(float(share) for _, _, share in rows) <= 100.01
 
@@ -143,6 +145,55 @@ def test_profile_step_serial_runs_one_op_at_a_time_so_its_times_fit_in_the_wall_
     wall = float(re.search(r"([\d.]+) ms/update wall", result.stdout).group(1))
     rows = re.findall(r"^(\S+)\s+([\d.]+)\s+([\d.]+)%$", result.stdout, flags=re.M)
     assert 0 < sum(float(ms) for _, ms, _ in rows) <= wall
+
+
+STAND_IN_PEER_PROFILE = """#!/bin/sh
+cat <<'END'
+peer: 100.0 ms/step wall (profiler on)
+aten::convolution_backward                  25.00
+aten::mm                                    20.00
+aten::addmm                                 10.00
+aten::native_batch_norm                      8.00
+aten::_convolution                           5.00
+autograd::engine::evaluate_function: ConvolutionBackward0       0.50
+END
+"""
+
+
+def test_profile_step_sums_each_side_by_family_and_bounds_ours_against_the_peer(tmp_path):
+    peer = tmp_path / "peer_python"
+    peer.write_text(STAND_IN_PEER_PROFILE)
+    peer.chmod(0o755)
+    result = run_script("profile_step.py", "--serial", "--top=1000", "--peer", f"--peer_python={peer}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours_part, peer_part = result.stdout.split("\npeer: ")
+    wall = float(re.search(r"([\d.]+) ms/update wall", ours_part).group(1))
+    rows = re.findall(r"^(\S+)\s+([\d.]+)\s+[\d.]+%$", ours_part, flags=re.M)
+    matmuls = sum(float(ms) for op, ms in rows if "MatMul" in op)
+    convolutions = sum(float(ms) for op, ms in rows if "Conv2D" in op)
+    assert matmuls > 0 and convolutions > 0
+    family = r"^ours, ms/update by family: matmuls (\S+), convolutions (\S+), everything else (\S+)$"
+    ours = re.search(family, ours_part, re.M)
+    rounding = 0.01 * len(rows)  # each row is printed to 0.01 ms
+    assert float(ours.group(1)) == pytest.approx(matmuls, abs=rounding)
+    assert float(ours.group(2)) == pytest.approx(convolutions, abs=rounding)
+    assert float(ours.group(3)) == pytest.approx(wall - matmuls - convolutions, abs=rounding)
+    # the autograd engine's ConvolutionBackward0 is bookkeeping around the kernels: everything else
+    assert "peer, ms/update by family: matmuls 30.0, convolutions 30.0, everything else 40.0" in peer_part
+    bound = re.search(r"ours / peer: whole step (\S+)x; .+ \(([\d.]+) ms\) (\S+)x the peer's whole step", peer_part)
+    assert float(bound.group(1)) == pytest.approx(100.0 / wall, rel=0.01)
+    assert float(bound.group(2)) == pytest.approx(matmuls + convolutions, abs=rounding)
+    assert float(bound.group(3)) == pytest.approx(100.0 / (matmuls + convolutions), rel=0.01)
+
+
+def test_profile_step_reports_a_peer_that_fails_in_its_own_words(tmp_path):
+    peer = tmp_path / "peer_python"
+    peer.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 3\n")
+    peer.chmod(0o755)
+    result = run_script("profile_step.py", "--peer", f"--peer_python={peer}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"error: the peer's profile ({peer}) exited with status 3:" in result.stderr
+    assert result.stderr.strip().endswith("No module named 'torch'")
 
 
 def test_matmul_shapes_smoke_times_every_shape():
@@ -187,6 +238,7 @@ def test_a_bad_benchmark_setting_is_one_line(flag, line):
         ("profile_step.py", "--batch=0", "argument --batch: at least 1, not 0"),
         ("profile_step.py", "--top=x", "argument --top: 'x' is not an integer"),
         ("profile_step.py", "--precision=bfloat16", "argument --precision: invalid choice: 'bfloat16'"),
+        ("profile_step.py", "--peer --peer_python=/no/such/python", "--peer_python=/no/such/python: not an executable"),
         ("time_to_accuracy.py", "--targets=0.9,1.5", "argument --targets: each must lie in (0, 1], not 0.9,1.5"),
         ("time_to_accuracy.py", "--eval_every=0", "argument --eval_every: at least 1, not 0"),
         ("time_to_accuracy.py", "--from_run=/no/such/run", "argument --from_run: /no/such/run is not a directory"),
@@ -196,7 +248,7 @@ def test_a_bad_benchmark_setting_is_one_line(flag, line):
     ],
 )
 def test_every_benchmark_refuses_a_bad_setting_without_a_traceback(script, flag, message):
-    result = run_command([sys.executable, str(REPO / "benchmarks" / script), flag], timeout=300)
+    result = run_command([sys.executable, str(REPO / "benchmarks" / script), *flag.split()], timeout=300)
     assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert message in result.stderr
 
