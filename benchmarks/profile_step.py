@@ -219,7 +219,12 @@ def run_peer(args: argparse.Namespace) -> tuple[float, dict[str, float]]:
     """The peer's wall ms/step and its self ms/step per op, under the same profiler settings."""
     argv = [str(PEER_SCRIPT.parent), str(args.batch), str(args.updates), str(args.threads)]
     argv.append(PEER_PRECISION[args.precision])
-    out = subprocess.run([args.peer_python, "-c", PEER_PROFILE, *argv], capture_output=True, text=True, env=os.environ)
+    try:
+        out = subprocess.run(
+            [args.peer_python, "-c", PEER_PROFILE, *argv], capture_output=True, text=True, env=os.environ
+        )
+    except OSError as error:
+        raise PeerError(f"--peer_python={args.peer_python} could not be started: {error.strerror}") from None
     wall = PEER_WALL.search(out.stdout)
     if out.returncode != 0 or not wall:
         what = f"exited with status {out.returncode}" if out.returncode else "printed no timing"

@@ -235,16 +235,22 @@ class Peer:
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
         env.update(ISA_LIMITS[args.isa])
         script = str(Path(args.peer_script).resolve())
+        # absolute, since the peer runs in its script's folder; not resolved, so a venv's python stays in its venv
+        python = os.path.abspath(shutil.which(args.peer_python) or args.peer_python)
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the process; close())
-        self.process = subprocess.Popen(
-            [args.peer_python, "-c", PEER_DRIVER, script],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-            cwd=Path(script).parent,
-            env=env,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [python, "-c", PEER_DRIVER, script],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                text=True,
+                cwd=Path(script).parent,
+                env=env,
+            )
+        except OSError as error:
+            self.stderr.close()
+            raise PeerError(f"--peer_python={args.peer_python} could not be started: {error.strerror}") from None
         self.arguments = (
             f"--batch {args.mode_batch} --threads {args.threads} --precision {PEER_PRECISION[precision]} "
             f"--device {'cuda' if args.device_used == 'gpu' else 'cpu'}"

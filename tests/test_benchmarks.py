@@ -1,6 +1,7 @@
 """The benchmark scripts in --smoke mode, so they cannot rot (no timing is asserted)."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -55,7 +56,11 @@ STAND_IN_PEER = REPO / "tests" / "scripts" / "stand_in_peer.py"
 
 
 def test_train_step_times_each_pair_against_one_long_lived_peer_per_precision():
-    result = run_script("train_step.py", "--peer", f"--peer_script={STAND_IN_PEER}", "--peer_pairs=3")
+    # both paths relative to the working directory, as in docs/speed.md's command; the peer runs elsewhere
+    python, script = (os.path.relpath(path, REPO) for path in (sys.executable, STAND_IN_PEER))
+    result = run_script(
+        "train_step.py", "--peer", f"--peer_python={python}", f"--peer_script={script}", "--peer_pairs=3"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     # The stand-in's median counts its runs in its process. Its first run is the check before the
     # sweep; 2, 3, 4 then means the same process, run again for each pair.
@@ -75,6 +80,16 @@ def test_train_step_times_each_pair_against_one_long_lived_peer_per_precision():
     ]
     for r in pairs:
         assert r["peer_images_per_s"] == pytest.approx(1000 * 8 / r["peer_ms"])
+
+
+def test_a_peer_python_that_cannot_be_started_is_one_line(tmp_path):
+    not_a_program = tmp_path / "python"
+    not_a_program.write_bytes(b"\x7fELF garbage")  # executable, yet no program the kernel can run
+    not_a_program.chmod(0o755)
+    for script, *only_fp32 in (("train_step.py", "--precisions=float32"), ("profile_step.py",)):
+        result = run_script(script, "--peer", f"--peer_python={not_a_program}", *only_fp32)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        assert f"error: --peer_python={not_a_program} could not be started: Exec format error" in result.stderr
 
 
 def test_a_peer_that_fails_is_reported_with_its_own_words_before_the_sweep(tmp_path):
