@@ -40,7 +40,7 @@ prefer_onednn()  # before TensorFlow loads
 import tensorflow as tf  # noqa: E402
 from common import at_least, make_trainer, random_batch  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
-from train_step import ISA_LIMITS, PEER_PRECISION, PEER_SCRIPT, isa_line  # noqa: E402
+from train_step import ISA_LIMITS, PEER_PRECISION, PEER_SCRIPT, PeerError, isa_line  # noqa: E402
 
 from infogan_tf.networks import PRECISIONS  # noqa: E402
 
@@ -209,10 +209,6 @@ def main(argv=None) -> None:
 
 def family_line(side: str, families: dict[str, float]) -> str:
     return f"{side}, ms/update by family: " + ", ".join(f"{name} {ms:.1f}" for name, ms in families.items())
-
-
-class PeerError(RuntimeError):
-    """The peer's profile could not be run or read; the message carries its output."""
 
 
 def run_peer(args: argparse.Namespace) -> tuple[float, dict[str, float]]:
