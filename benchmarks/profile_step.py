@@ -40,7 +40,15 @@ prefer_onednn()  # before TensorFlow loads
 import tensorflow as tf  # noqa: E402
 from common import at_least, make_trainer, random_batch  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
-from train_step import ISA_LIMITS, PEER_PRECISION, PEER_SCRIPT, PeerError, isa_line  # noqa: E402
+from train_step import (  # noqa: E402
+    ISA_LIMITS,
+    PEER_PRECISION,
+    PEER_SCRIPT,
+    PeerError,
+    isa_line,
+    peer_python_problem,
+    start_peer,
+)
 
 from infogan_tf.networks import PRECISIONS  # noqa: E402
 
@@ -155,8 +163,8 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if args.smoke:
         args.batch, args.updates = 8, 2
-    if args.peer and shutil.which(args.peer_python) is None:
-        p.error(f"--peer_python={args.peer_python}: not an executable; give a Python that has torch 2.13.0")
+    if args.peer and (problem := peer_python_problem(args.peer_python)):
+        p.error(problem)
     limits = ISA_LIMITS[args.isa]
     if any(os.environ.get(k) != v for k, v in limits.items()):  # the libraries read the cap when they load
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **limits})
@@ -215,17 +223,15 @@ def run_peer(args: argparse.Namespace) -> tuple[float, dict[str, float]]:
     """The peer's wall ms/step and its self ms/step per op, under the same profiler settings."""
     argv = [str(PEER_SCRIPT.parent), str(args.batch), str(args.updates), str(args.threads)]
     argv.append(PEER_PRECISION[args.precision])
-    try:
-        out = subprocess.run(
-            [args.peer_python, "-c", PEER_PROFILE, *argv], capture_output=True, text=True, env=os.environ
-        )
-    except OSError as error:
-        raise PeerError(f"--peer_python={args.peer_python} could not be started: {error.strerror}") from None
-    wall = PEER_WALL.search(out.stdout)
-    if out.returncode != 0 or not wall:
-        what = f"exited with status {out.returncode}" if out.returncode else "printed no timing"
-        raise PeerError(f"the peer's profile ({args.peer_python}) {what}:\n" + (out.stdout + out.stderr)[-2000:])
-    ops = {name: float(ms) for name, ms in PEER_OP.findall(out.stdout[wall.end() :])}
+    process = start_peer(
+        args.peer_python, ["-c", PEER_PROFILE, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stdout, stderr = process.communicate()
+    wall = PEER_WALL.search(stdout)
+    if process.returncode != 0 or not wall:
+        what = f"exited with status {process.returncode}" if process.returncode else "printed no timing"
+        raise PeerError(f"the peer's profile ({args.peer_python}) {what}:\n" + (stdout + stderr)[-2000:])
+    ops = {name: float(ms) for name, ms in PEER_OP.findall(stdout[wall.end() :])}
     return float(wall.group(1)), ops
 
 

@@ -135,9 +135,7 @@ def check_args(args: argparse.Namespace) -> str | None:
             return f"--{name}={getattr(args, name)}: at least {least}"
     if args.peer and not Path(args.peer_script).is_file():
         return f"--peer_script={args.peer_script}: no such file; give the path of ../shared/bench/peer_torch_step.py"
-    if args.peer and shutil.which(args.peer_python) is None:
-        return f"--peer_python={args.peer_python}: not an executable; give a Python that has torch 2.13.0"
-    return None
+    return peer_python_problem(args.peer_python) if args.peer else None
 
 
 class Setup:
@@ -222,6 +220,25 @@ class PeerError(RuntimeError):
     """The peer could not be run or timed; the message carries its output."""
 
 
+def peer_python_problem(python: str) -> str | None:
+    """What is wrong with ``--peer_python``, in one line; None when it names an executable."""
+    if shutil.which(python) is None:
+        return f"--peer_python={python}: not an executable; give a Python that has torch 2.13.0"
+    return None
+
+
+def start_peer(python: str, argv: list[str], **popen) -> subprocess.Popen:
+    """``python`` (``--peer_python``) run with ``argv``; a Python that cannot be started is a ``PeerError``.
+
+    The path is made absolute, so that it holds in whatever folder the peer runs, but not
+    resolved, so that a venv's python stays in its venv.
+    """
+    try:
+        return subprocess.Popen([os.path.abspath(shutil.which(python) or python), *argv], **popen)
+    except OSError as error:
+        raise PeerError(f"--peer_python={python} could not be started: {error.strerror}") from None
+
+
 class Peer:
     """The PyTorch peer in one process kept alive for the whole benchmark, run on request.
 
@@ -235,12 +252,11 @@ class Peer:
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
         env.update(ISA_LIMITS[args.isa])
         script = str(Path(args.peer_script).resolve())
-        # absolute, since the peer runs in its script's folder; not resolved, so a venv's python stays in its venv
-        python = os.path.abspath(shutil.which(args.peer_python) or args.peer_python)
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the process; close())
         try:
-            self.process = subprocess.Popen(
-                [python, "-c", PEER_DRIVER, script],
+            self.process = start_peer(
+                args.peer_python,
+                ["-c", PEER_DRIVER, script],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.stderr,
@@ -248,9 +264,9 @@ class Peer:
                 cwd=Path(script).parent,
                 env=env,
             )
-        except OSError as error:
+        except PeerError:
             self.stderr.close()
-            raise PeerError(f"--peer_python={args.peer_python} could not be started: {error.strerror}") from None
+            raise
         self.arguments = (
             f"--batch {args.mode_batch} --threads {args.threads} --precision {PEER_PRECISION[precision]} "
             f"--device {'cuda' if args.device_used == 'gpu' else 'cpu'}"
